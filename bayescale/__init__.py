@@ -1,0 +1,59 @@
+"""bayescale: Bayesian scaling laws on JAX.
+
+Posterior distributions over scaling-law parameters (NumPyro NUTS, float64), credible and
+predictive intervals for models not yet trained, and compute-optimal allocation with
+uncertainty.
+
+Example:
+    >>> import bayescale as bs
+    >>> from bayescale.models import chinchilla
+    >>> data = bs.datasets.load("chinchilla", variant="epoch")
+    >>> post = bs.fit(chinchilla, data, seed=0)
+    >>> post.forecast(N=70e9, D=1.4e12, level=0.9)
+    >>> post.allocate(C=5.76e23)
+"""
+
+import jax as _jax
+
+# Loss extrapolation over orders of magnitude needs float64; set before any array is made.
+_jax.config.update("jax_enable_x64", True)
+
+import numpyro as _numpyro  # noqa: E402  (numpyro before arviz: ArviZ's lazy loader needs it)
+
+from . import datasets as datasets  # noqa: E402
+from . import models as models  # noqa: E402
+from ._catalog import laws as laws  # noqa: E402
+from ._data import DataError as DataError  # noqa: E402
+from ._diagnostics import ConvergenceWarning as ConvergenceWarning  # noqa: E402
+from ._fit import fit as fit  # noqa: E402
+from ._law import Law as Law  # noqa: E402
+from ._law import Parameter as Parameter  # noqa: E402
+from ._model import build_model as build_model  # noqa: E402
+from ._posterior import Posterior as Posterior  # noqa: E402
+from ._posterior import load as load  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvergenceWarning",
+    "DataError",
+    "Law",
+    "Parameter",
+    "Posterior",
+    "build_model",
+    "datasets",
+    "fit",
+    "laws",
+    "load",
+    "models",
+    "plot",
+]
+
+
+def __getattr__(name: str):
+    # Plotting imports matplotlib: load it only when asked for.
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module(".plot", __name__)
+    raise AttributeError(f"module 'bayescale' has no attribute {name!r}")
