@@ -18,7 +18,8 @@ import jax as _jax
 # Loss extrapolation over orders of magnitude needs float64; set before any array is made.
 _jax.config.update("jax_enable_x64", True)
 
-import numpyro as _numpyro  # noqa: E402  (numpyro before arviz: ArviZ's lazy loader needs it)
+# numpyro before arviz: ArviZ's lazy loader needs numpyro.infer already imported.
+import numpyro as _numpyro  # noqa: E402, F401
 
 from . import datasets as datasets  # noqa: E402
 from . import models as models  # noqa: E402

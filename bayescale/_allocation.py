@@ -38,7 +38,7 @@ def _log_loss_along(law: Law, theta, log_budget, log_n):
 
 
 def numeric_allocation(
-    law: Law, theta: dict[str, Array], budget: Float[Array, "..."], num_iter: int = 90
+    law: Law, theta: dict[str, Array], budget: Float[Array, ...], num_iter: int = 90
 ) -> dict[str, Array]:
     """``N*`` and ``D*`` minimising ``law`` on ``N * D = budget`` by golden-section search.
 
@@ -65,7 +65,7 @@ def numeric_allocation(
 
 
 def optimal_allocation(
-    law: Law, theta: dict[str, Array], budget: Float[Array, "..."]
+    law: Law, theta: dict[str, Array], budget: Float[Array, ...]
 ) -> dict[str, Array]:
     """``N*``, ``D*`` for ``N * D = budget`` (closed form where the law has one)."""
     _check_nd(law)
@@ -87,8 +87,14 @@ def _allocate_draws(law: Law, theta: dict[str, Array], budget: Array) -> dict[st
     down = optimal_allocation(law, theta, budget * math.exp(-h))
     a = (jnp.log(up["N"]) - jnp.log(down["N"])) / (2 * h)
     b = (jnp.log(up["D"]) - jnp.log(down["D"])) / (2 * h)
-    return {"N_opt": opt["N"], "D_opt": opt["D"], "tokens_per_param": opt["D"] / opt["N"],
-            "loss_opt": loss, "a": a, "b": b}
+    return {
+        "N_opt": opt["N"],
+        "D_opt": opt["D"],
+        "tokens_per_param": opt["D"] / opt["N"],
+        "loss_opt": loss,
+        "a": a,
+        "b": b,
+    }
 
 
 def allocate_draws(law: Law, theta: dict[str, Array], budget: Array) -> dict[str, Array]:

@@ -12,7 +12,8 @@ __all__ = ["DataError", "validate"]
 
 
 class DataError(ValueError):
-    """A problem with the input data; the message names the column and, where it applies, the row."""
+    """A problem with the input data; the message names the column and, where it applies,
+    the row."""
 
 
 # Below these maxima a column almost certainly holds billions (or log10 values), not raw counts:
@@ -84,12 +85,14 @@ def validate(
         values = _numeric(_column(data, name), name)
         missing = np.isnan(values)
         if missing.any():
-            raise DataError(f"column {name!r} has missing/NaN values at row(s) "
-                            f"{_rows(missing, data.index)}")
+            raise DataError(
+                f"column {name!r} has missing/NaN values at row(s) {_rows(missing, data.index)}"
+            )
         infinite = np.isinf(values)
         if infinite.any():
-            raise DataError(f"column {name!r} has infinite values at row(s) "
-                            f"{_rows(infinite, data.index)}")
+            raise DataError(
+                f"column {name!r} has infinite values at row(s) {_rows(infinite, data.index)}"
+            )
         if name in inputs or target_positive:
             nonpos = values <= 0
             if nonpos.any():

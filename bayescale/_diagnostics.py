@@ -30,7 +30,9 @@ def convergence_table(draws: dict[str, np.ndarray]) -> pd.DataFrame:
         rows[name] = {
             "r_hat": float(array_stats.rhat(a, chain_axis=0, draw_axis=1)),
             "ess_bulk": float(array_stats.ess(a, chain_axis=0, draw_axis=1, method="bulk")),
-            "ess_tail": float(array_stats.ess(a, chain_axis=0, draw_axis=1, method="tail", prob=0.05)),
+            "ess_tail": float(
+                array_stats.ess(a, chain_axis=0, draw_axis=1, method="tail", prob=0.05)
+            ),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
 

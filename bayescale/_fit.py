@@ -69,25 +69,40 @@ def fit(
         >>> post.forecast(N=70e9, D=1.4e12)
     """
     if not isinstance(law, Law):
-        raise TypeError(f"law must be a bayescale.Law (e.g. bayescale.models.chinchilla), "
-                        f"got {type(law).__name__}")
+        raise TypeError(
+            f"law must be a bayescale.Law (e.g. bayescale.models.chinchilla), "
+            f"got {type(law).__name__}"
+        )
     check_noise(noise)
     if method != "nuts":
         raise ValueError(f"unknown method {method!r}; available: 'nuts'")
     if priors:
         law = law.with_priors(**priors)
-    clean = validate(data, law.inputs, law.target, min_rows=law.min_rows,
-                     target_positive=law.link == "log")
+    clean = validate(
+        data, law.inputs, law.target, min_rows=law.min_rows, target_positive=law.link == "log"
+    )
     settings = NutsSettings(
-        num_chains=num_chains, num_warmup=num_warmup, num_samples=num_samples,
-        target_accept_prob=target_accept_prob, dense_mass=dense_mass,
-        max_tree_depth=max_tree_depth, progress=progress,
+        num_chains=num_chains,
+        num_warmup=num_warmup,
+        num_samples=num_samples,
+        target_accept_prob=target_accept_prob,
+        dense_mass=dense_mass,
+        max_tree_depth=max_tree_depth,
+        progress=progress,
     )
     x = {k: clean[k].to_numpy() for k in law.inputs}
     y = clean[law.target].to_numpy()
     draws, stats = run_nuts(jax.random.PRNGKey(seed), law, noise, x, y, settings)
     problems = check_convergence(convergence_table(draws), stats, max_tree_depth=max_tree_depth)
     settings_dict = {k: v for k, v in vars(settings).items() if k != "progress"}
-    return Posterior(law=law, noise=noise, data=clean, draws=draws, stats=stats,
-                     method=method, seed=seed, settings=settings_dict,
-                     problems=tuple(problems))
+    return Posterior(
+        law=law,
+        noise=noise,
+        data=clean,
+        draws=draws,
+        stats=stats,
+        method=method,
+        seed=seed,
+        settings=settings_dict,
+        problems=tuple(problems),
+    )

@@ -98,12 +98,15 @@ def _compiled_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
                     lambda: jax.debug.callback(_Progress.update, i + 1),
                     lambda: None,
                 )
-            return state, (state.z, state.diverging, state.num_steps, state.accept_prob,
-                           state.energy)
+            return state, (
+                state.z,
+                state.diverging,
+                state.num_steps,
+                state.accept_prob,
+                state.energy,
+            )
 
-        _, (z, diverging, num_steps, accept_prob, energy) = lax.scan(
-            step, state, jnp.arange(total)
-        )
+        _, (z, diverging, num_steps, accept_prob, energy) = lax.scan(step, state, jnp.arange(total))
         keep = slice(s.num_warmup, None)
         # scan stacks draws first: (draw, chain, ...) -> (chain, draw, ...)
         z, diverging, num_steps, accept_prob, energy = jax.tree.map(

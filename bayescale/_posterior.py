@@ -137,8 +137,9 @@ class Posterior:
                 f"law {self.law.name!r} takes inputs {self.law.inputs}; missing {missing}, "
                 f"unexpected {extra}"
             )
-        arrays = np.broadcast_arrays(*[np.atleast_1d(np.asarray(inputs[k], np.float64))
-                                       for k in self.law.inputs])
+        arrays = np.broadcast_arrays(
+            *[np.atleast_1d(np.asarray(inputs[k], np.float64)) for k in self.law.inputs]
+        )
         x = {k: a.reshape(-1) for k, a in zip(self.law.inputs, arrays, strict=True)}
         for k, a in x.items():
             if not np.all(np.isfinite(a) & (a > 0)):
@@ -176,8 +177,7 @@ class Posterior:
         out["mean_lower"], out["mean_upper"] = m_lo, m_hi
         out["pred_median"] = p_med
         out["pred_lower"], out["pred_upper"] = p_lo, p_hi
-        decades = [np.maximum(0.0, np.log10(x[k] / self.data[k].max()))
-                   for k in self.law.inputs]
+        decades = [np.maximum(0.0, np.log10(x[k] / self.data[k].max())) for k in self.law.inputs]
         out["extrapolation"] = np.max(decades, axis=0)
         out.attrs["level"] = level
         return out
@@ -234,8 +234,15 @@ class Posterior:
         budget, reachable = compute_for_loss(self.law, theta, loss)
         c = np.asarray(budget) * flops_per_param_token
         lo, med, hi = _quantiles(c, level)
-        return pd.DataFrame({"loss": loss, "C": med, "C_lower": lo, "C_upper": hi,
-                             "p_reachable": np.asarray(reachable).mean(axis=0)})
+        return pd.DataFrame(
+            {
+                "loss": loss,
+                "C": med,
+                "C_lower": lo,
+                "C_upper": hi,
+                "p_reachable": np.asarray(reachable).mean(axis=0),
+            }
+        )
 
     # ----------------------------------------------------------------- ArviZ, I/O
     @functools.cached_property
@@ -294,19 +301,26 @@ class Posterior:
             f"{len(self.data)} rows) [{status}]"
         ]
         table = self.summary()
-        lines.append(table[["median", "lower", "upper", "r_hat", "ess_bulk"]].to_string(
-            float_format=lambda v: f"{v:.4g}"))
+        lines.append(
+            table[["median", "lower", "upper", "r_hat", "ess_bulk"]].to_string(
+                float_format=lambda v: f"{v:.4g}"
+            )
+        )
         lines += [f"! {p}" for p in self.problems]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
         status = (
-            "<b style='color:green'>diagnostics ok</b>" if self.ok
+            "<b style='color:green'>diagnostics ok</b>"
+            if self.ok
             else "<b style='color:red'>FAILED DIAGNOSTICS</b><ul>"
-            + "".join(f"<li>{p}</li>" for p in self.problems) + "</ul>"
+            + "".join(f"<li>{p}</li>" for p in self.problems)
+            + "</ul>"
         )
-        head = (f"<p>Posterior of <code>{self.law.formula}</code> ({self.noise} noise, "
-                f"{self.method}, {len(self.data)} rows): {status}</p>")
+        head = (
+            f"<p>Posterior of <code>{self.law.formula}</code> ({self.noise} noise, "
+            f"{self.method}, {len(self.data)} rows): {status}</p>"
+        )
         return head + self.summary().to_html(float_format=lambda v: f"{v:.4g}")
 
 
@@ -331,8 +345,10 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Posterior:
     if version is None:
         raise ValueError(f"{path}: not a bayescale fit (no 'bayescale_format' attribute)")
     if int(version) > FORMAT_VERSION:
-        raise ValueError(f"{path}: format version {version} is newer than this bayescale "
-                         f"({FORMAT_VERSION}); upgrade bayescale")
+        raise ValueError(
+            f"{path}: format version {version} is newer than this bayescale "
+            f"({FORMAT_VERSION}); upgrade bayescale"
+        )
     if law is None:
         from . import models
 
@@ -356,8 +372,19 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Posterior:
     problems = ()
     if stats:
         table = convergence_table(draws)
-        problems = tuple(check_convergence(
-            table, stats, max_tree_depth=settings.get("max_tree_depth", 10), warn=False))
-    return Posterior(law=law, noise=noise, data=data, draws=draws, stats=stats,
-                     method=attrs["method"], seed=int(attrs["seed"]), settings=settings,
-                     problems=problems)
+        problems = tuple(
+            check_convergence(
+                table, stats, max_tree_depth=settings.get("max_tree_depth", 10), warn=False
+            )
+        )
+    return Posterior(
+        law=law,
+        noise=noise,
+        data=data,
+        draws=draws,
+        stats=stats,
+        method=attrs["method"],
+        seed=int(attrs["seed"]),
+        settings=settings,
+        problems=problems,
+    )

@@ -46,7 +46,9 @@ def _chinchilla(variant: str | None) -> pd.DataFrame:
             f"the 5 highest-loss points (rows {list(drop)}), as Besiroglu et al. (2024) did"
         )
     elif variant is not None:
-        raise ValueError(f"chinchilla has variants None (all 245 rows) and 'epoch'; got {variant!r}")
+        raise ValueError(
+            f"chinchilla has variants None (all 245 rows) and 'epoch'; got {variant!r}"
+        )
     return df
 
 
@@ -54,7 +56,8 @@ _REGISTRY: dict[str, dict] = {
     "chinchilla": {
         "folder": "chinchilla",
         "loader": _chinchilla,
-        "description": "Hoffmann et al. (2022) Fig. 4 points digitised by Epoch AI: N, D=C/(6N), C, "
+        "description": "Hoffmann et al. (2022) Fig. 4 points digitised by Epoch AI: N, "
+        "D=C/(6N), C, "
         "final training loss (nats/token). 245 rows; variant='epoch' drops the 5 highest-loss.",
         "citation": "Hoffmann et al. (2022), arXiv:2203.15556; Besiroglu et al. (2024), "
         "arXiv:2404.10102 (digitisation); distributed in IBM/ColPret (MIT).",
@@ -76,11 +79,23 @@ def _check(name: str) -> str:
     return name
 
 
-def register(name: str, folder: str, loader: Callable[[str | None], pd.DataFrame], *,
-             description: str, citation: str, reference: dict | None = None) -> None:
+def register(
+    name: str,
+    folder: str,
+    loader: Callable[[str | None], pd.DataFrame],
+    *,
+    description: str,
+    citation: str,
+    reference: dict | None = None,
+) -> None:
     """Add a bundled dataset (used by the catalog modules that ship their own data)."""
-    _REGISTRY[name] = {"folder": folder, "loader": loader, "description": description,
-                       "citation": citation, "reference": reference or {}}
+    _REGISTRY[name] = {
+        "folder": folder,
+        "loader": loader,
+        "description": description,
+        "citation": citation,
+        "reference": reference or {},
+    }
 
 
 def names() -> list[str]:
