@@ -23,12 +23,16 @@ __all__ = ["Posterior", "load", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
 
+_NO_GROUP = object()  # sentinel: allocate() was not asked for a group
 
-def _quantiles(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+
+def _quantiles(
+    draws: np.ndarray, level: float, method: str = "linear"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
     q = (1.0 - level) / 2.0
-    lo, med, hi = np.quantile(draws, [q, 0.5, 1.0 - q], axis=0)
+    lo, med, hi = np.quantile(draws, [q, 0.5, 1.0 - q], axis=0, method=method)
     return lo, med, hi
 
 
@@ -78,7 +82,7 @@ class Posterior:
 
     @functools.cached_property
     def _theta_flat(self) -> dict[str, np.ndarray]:
-        return {k: v.reshape(-1) for k, v in self.draws.items()}
+        return {k: v.reshape(-1, *v.shape[2:]) for k, v in self.draws.items()}
 
     @functools.cached_property
     def published_draws(self) -> dict[str, np.ndarray]:
@@ -163,6 +167,10 @@ class Posterior:
             ``extrapolation``, the largest distance in decades beyond the data's range
             (0 inside it).
         """
+        grouped = self._grouped_inputs(inputs)
+        if grouped is not None:  # a grouped law: forecast one group (or a new one)
+            label, inputs = grouped
+            return self.for_group(label, seed=seed).forecast(level=level, seed=seed, **inputs)
         x = self._x(inputs)
         theta = {k: jnp.asarray(self._theta_flat[k]) for k in self.law.param_names}
         xj = {k: jnp.asarray(v) for k, v in x.items()}
@@ -193,18 +201,31 @@ class Posterior:
         return np.asarray(out[OBS_SITE])
 
     def allocate(
-        self, C: Any, *, level: float = 0.9, flops_per_param_token: float = 6.0
+        self,
+        C: Any,
+        *,
+        level: float = 0.9,
+        flops_per_param_token: float = 6.0,
+        group: Any = _NO_GROUP,
+        seed: int = 0,
     ) -> pd.DataFrame:
         """Compute-optimal allocation of FLOP budgets ``C``, with credible intervals.
 
         Per posterior draw, ``N*`` minimises the law on ``C = k N D`` (``k`` =
         ``flops_per_param_token``, 6 by default); the closed form where the law has one.
 
+        For a grouped law (:func:`bayescale.hierarchical`), ``group`` names the group (None: a
+        new, unseen group, with new group effects drawn with ``seed``).
+
         Returns:
             One row per budget: ``C`` and, for each of ``N_opt``, ``D_opt``,
             ``tokens_per_param`` (D*/N*), ``loss_opt``, ``a`` (dlog N*/dlog C) and ``b``
             (dlog D*/dlog C), the median and ``_lower``/``_upper`` interval bounds.
         """
+        if group is not _NO_GROUP:  # a grouped law: allocate for one group (or a new one)
+            return self.for_group(group, seed=seed).allocate(
+                C, level=level, flops_per_param_token=flops_per_param_token
+            )
         C = np.atleast_1d(np.asarray(C, np.float64)).reshape(-1)
         if not np.all(np.isfinite(C) & (C > 0)):
             raise ValueError(f"compute budgets C must be finite and positive, got {C}")
@@ -233,7 +254,8 @@ class Posterior:
         theta = {k: jnp.asarray(self._theta_flat[k]) for k in self.law.param_names}
         budget, reachable = compute_for_loss(self.law, theta, loss)
         c = np.asarray(budget) * flops_per_param_token
-        lo, med, hi = _quantiles(c, level)
+        # Unreachable draws are inf: take order statistics, since interpolating inf gives nan.
+        lo, med, hi = _quantiles(c, level, method="inverted_cdf")
         return pd.DataFrame(
             {
                 "loss": loss,
@@ -243,6 +265,53 @@ class Posterior:
                 "p_reachable": np.asarray(reachable).mean(axis=0),
             }
         )
+
+    # ----------------------------------------------------------------- groups
+    def _grouped_inputs(self, inputs: Mapping[str, Any]):
+        """``(label, base inputs)`` when this is a grouped law's fit and no group code is given.
+
+        The group is named by label with ``group=`` or the group column's name; none given
+        means a new, unseen group. Returns None for an ungrouped law or explicit codes.
+        """
+        from ._hierarchical import group_spec
+
+        spec = group_spec(self.law)
+        if spec is None:
+            return None
+        rest = dict(inputs)
+        if spec.column in rest and spec.column != "group":
+            value = rest[spec.column]
+            if np.ndim(value) == 0 and any(str(value) == str(lab) for lab in spec.labels):
+                return rest.pop(spec.column), rest
+            return None  # numeric group codes: the grouped law evaluates them directly
+        return rest.pop("group", None), rest
+
+    def for_group(self, group: Any = None, *, seed: int = 0) -> Posterior:
+        """The posterior of the base law for one group of a grouped fit.
+
+        Args:
+            group: An existing group's label, or None for a new, unseen group (population
+                predictive: each draw gets new group effects drawn from the population).
+            seed: Seed of the new group's effects.
+
+        Returns:
+            A :class:`Posterior` of the base law (with a log-loss ``offset`` parameter when
+            the grouped law has a random offset): ``forecast``, ``allocate`` and
+            ``compute_for`` then work as for an ungrouped fit. Its ``data`` are the group's
+            rows (all rows for a new group).
+        """
+        from ._hierarchical import group_draws, group_spec
+
+        spec = group_spec(self.law)
+        if spec is None:
+            raise ValueError(f"law {self.law.name!r} is not grouped; for_group needs a grouped law")
+        base, draws = group_draws(self.law, self.draws, group, rng_key=jax.random.PRNGKey(seed))
+        draws.update({k: self.draws[k] for k in noise_params(self.noise)})
+        data = self.data
+        if group is not None:
+            data = data[data[spec.column].to_numpy() == spec.code(group)]
+        data = data.drop(columns=[spec.column])
+        return dataclasses.replace(self, law=base, data=data, draws=draws)
 
     # ----------------------------------------------------------------- ArviZ, I/O
     @functools.cached_property

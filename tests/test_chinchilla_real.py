@@ -1,0 +1,120 @@
+"""The default fit on Epoch's 240 Chinchilla points (shared fixture `chinchilla_post`)."""
+
+import numpy as np
+import pytest
+
+import bayescale as bs
+
+
+def test_medians_inside_epoch_bootstrap_intervals(chinchilla_post, chinchilla_epoch):
+    summary = chinchilla_post.summary()
+    for name, (_, lo, hi) in chinchilla_epoch.attrs["reference"].items():
+        assert lo <= summary.loc[name, "median"] <= hi, (name, summary.loc[name, "median"])
+    s = chinchilla_post.samples
+    a = np.median(s["beta"] / (s["alpha"] + s["beta"]))
+    assert 0.47 <= a <= 0.55
+
+
+def test_default_fit_converges(chinchilla_post):
+    assert chinchilla_post.ok, chinchilla_post.problems
+    assert int(chinchilla_post.stats["diverging"].sum()) == 0
+    assert chinchilla_post.diagnostics["r_hat"].max() <= 1.01
+    assert chinchilla_post.num_draws == 4000
+    assert "[ok]" in repr(chinchilla_post)
+
+
+def test_summary_has_one_row_per_parameter(chinchilla_post):
+    table = chinchilla_post.summary(level=0.95)
+    assert list(table.index[:5]) == ["E", "A", "B", "alpha", "beta"]
+    assert {"median", "lower", "upper", "r_hat", "ess_bulk"} <= set(table.columns)
+    assert (table["lower"] < table["median"]).all() and (table["median"] < table["upper"]).all()
+    # Published parameters are exact transforms of the sampling space (A = exp(log_A0) N0^alpha).
+    from bayescale.models._chinchilla import N0
+
+    d = chinchilla_post.draws
+    np.testing.assert_allclose(
+        chinchilla_post.samples["A"],
+        np.exp(d["log_A0"] + d["alpha"] * np.log(N0)).reshape(-1),
+        rtol=1e-12,
+    )
+
+
+def test_forecast_intervals_nest_and_widen_with_extrapolation(chinchilla_post):
+    fc = chinchilla_post.forecast(N=[1e9, 70e9, 1e12], D=[2e10, 1.4e12, 2e13], level=0.9)
+    assert list(fc.columns[:2]) == ["N", "D"]
+    assert (fc["pred_lower"] < fc["mean_lower"]).all()
+    assert (fc["mean_upper"] < fc["pred_upper"]).all()
+    width = fc["mean_upper"] - fc["mean_lower"]
+    assert width.is_monotonic_increasing
+    assert fc["extrapolation"].iloc[0] == 0.0 and fc["extrapolation"].iloc[2] > 1.0
+    # Scalar inputs give one row; a narrower level gives a narrower interval.
+    one = chinchilla_post.forecast(N=70e9, D=1.4e12, level=0.5)
+    assert len(one) == 1
+    assert one["mean_upper"].iloc[0] < fc["mean_upper"].iloc[1]
+
+
+def test_predictive_coverage_of_the_training_points(chinchilla_post, chinchilla_epoch):
+    """In-sample 90% predictive intervals cover ~90% of the 240 points (binomial sd 1.9%)."""
+    fc = chinchilla_post.forecast(N=chinchilla_epoch["N"], D=chinchilla_epoch["D"], level=0.9)
+    y = chinchilla_epoch["loss"].to_numpy()
+    covered = np.mean((fc["pred_lower"].to_numpy() <= y) & (y <= fc["pred_upper"].to_numpy()))
+    assert 0.84 <= covered <= 0.96, covered
+
+
+def test_allocation_matches_published_exponent_and_budget(chinchilla_post):
+    alloc = chinchilla_post.allocate([5.76e23, 1e25], level=0.9)
+    np.testing.assert_allclose(6 * alloc["N_opt"] * alloc["D_opt"], alloc["C"], rtol=1e-6)
+    s = chinchilla_post.samples
+    a_closed = np.median(s["beta"] / (s["alpha"] + s["beta"]))
+    np.testing.assert_allclose(alloc["a"], a_closed, rtol=1e-6)
+    np.testing.assert_allclose(alloc["a"] + alloc["b"], 1.0, rtol=1e-9)
+    assert (alloc["N_opt_lower"] < alloc["N_opt"]).all() and (
+        alloc["N_opt"] < alloc["N_opt_upper"]
+    ).all()
+
+
+def test_compute_for_inverts_the_optimal_loss(chinchilla_post):
+    alloc = chinchilla_post.allocate(1e24)
+    target = float(alloc["loss_opt"].iloc[0])
+    need = chinchilla_post.compute_for(target)
+    # The median budget for the median optimal loss is the budget itself, up to the
+    # non-commutation of median and a monotone map across draws (a few percent here).
+    assert need["p_reachable"].iloc[0] == 1.0
+    np.testing.assert_allclose(need["C"].iloc[0], 1e24, rtol=0.1)
+    below_floor = chinchilla_post.compute_for(1.0)  # below the irreducible loss E ~ 1.86
+    assert below_floor["p_reachable"].iloc[0] == 0.0
+    assert np.isinf(below_floor["C"].iloc[0])
+
+
+def test_save_load_round_trips_every_number(chinchilla_post, tmp_path):
+    path = tmp_path / "fit.nc"
+    chinchilla_post.save(path)
+    back = bs.load(path)
+    assert back.law is chinchilla_post.law and back.noise == chinchilla_post.noise
+    for k, v in chinchilla_post.draws.items():
+        np.testing.assert_array_equal(back.draws[k], v)
+    for k, v in chinchilla_post.stats.items():
+        np.testing.assert_array_equal(back.stats[k], v)
+    assert back.data.equals(chinchilla_post.data)
+    assert back.summary().equals(chinchilla_post.summary())
+    assert back.settings == chinchilla_post.settings and back.ok == chinchilla_post.ok
+    fc_a = chinchilla_post.forecast(N=70e9, D=1.4e12, seed=3)
+    fc_b = back.forecast(N=70e9, D=1.4e12, seed=3)
+    assert fc_a.equals(fc_b)
+
+
+def test_to_arviz_has_the_groups_loo_needs(chinchilla_post):
+    import arviz as az
+
+    tree = chinchilla_post.to_arviz()
+    assert {"posterior", "log_likelihood", "sample_stats", "observed_data"} <= set(tree.children)
+    loo = az.loo(tree)
+    assert np.isfinite(loo.elpd)
+
+
+@pytest.mark.parametrize("level", [0.5, 0.9])
+def test_summary_intervals_are_equal_tailed_quantiles(chinchilla_post, level):
+    t = chinchilla_post.summary(level=level)
+    a = chinchilla_post.samples["alpha"]
+    q = (1 - level) / 2
+    np.testing.assert_allclose(t.loc["alpha", ["lower", "upper"]], np.quantile(a, [q, 1 - q]))
