@@ -124,3 +124,101 @@ def load(name: str, *, variant: str | None = None) -> pd.DataFrame:
         reference=entry["reference"],
     )
     return df
+
+
+# --- bnsl_addition and gpt3_curves (catalog issue 3, part A) ---------------------------------------
+def _bnsl_addition(variant: str | None) -> pd.DataFrame:
+    raw = _read("bnsl", "four_digit_addition_dataset_size.csv")
+    df = pd.DataFrame(
+        {
+            "examples": raw["train_dataset_size"].to_numpy(np.float64),
+            "loss": raw["test_cross_entropy"].to_numpy(np.float64),
+            "split": raw["split"].astype(str),
+        }
+    )
+    df.attrs["dropped"] = "none"
+    if variant in ("fit", "extrapolate"):
+        df = df[df["split"] == variant].copy()
+        df.attrs["dropped"] = f"every row whose split is not {variant!r}"
+    elif variant is not None:
+        raise ValueError(
+            f"bnsl_addition has variants None (all 17 points), 'fit' (the first 14) and "
+            f"'extrapolate' (the last 3); got {variant!r}"
+        )
+    return df
+
+
+# GPT-3 paper Table 2.1: parameters and batch size in tokens (gpt3_metadata.csv).
+_GPT3_MODELS = {
+    "small": ("GPT-3 Small", 125e6, 0.5e6),
+    "medium": ("GPT-3 Medium", 350e6, 0.5e6),
+    "large": ("GPT-3 Large", 760e6, 0.5e6),
+    "xl": ("GPT-3 XL", 1.3e9, 1e6),
+    "2.7b": ("GPT-3 2.7B", 2.7e9, 1e6),
+    "6.7b": ("GPT-3 6.7B", 6.7e9, 2e6),
+    "13b": ("GPT-3 13B", 13e9, 2e6),
+    "175b": ("GPT-3 175B", 175e9, 3.2e6),
+}
+
+
+def _gpt3_curves(variant: str | None) -> pd.DataFrame:
+    raw = _read("colpret", "gpt3_extracted_curves.csv")
+    which = "train_loss" if variant == "train" else "val_loss"
+    if variant not in (None, "train", "binned"):
+        raise ValueError(
+            f"gpt3_curves has variants None (digitised validation-loss points), 'train' "
+            f"(digitised training-loss points) and 'binned' (validation loss, median per model "
+            f"in 0.05-decade token bins); got {variant!r}"
+        )
+    raw = raw.dropna(subset=[which])
+    model = raw["model"].astype(str)
+    unknown = sorted(set(model) - set(_GPT3_MODELS))
+    if unknown:
+        raise ValueError(f"gpt3_curves: column 'model' has unknown model names {unknown}")
+    tokens = raw["step"].to_numpy(np.float64) * 1e9  # the CSV stores billions of tokens
+    df = pd.DataFrame(
+        {
+            "model": model.to_numpy(),
+            "N": model.map(lambda m: _GPT3_MODELS[m][1]).to_numpy(np.float64),
+            "D": tokens,
+            "S": tokens / model.map(lambda m: _GPT3_MODELS[m][2]).to_numpy(np.float64),
+            "loss": raw[which].to_numpy(np.float64),
+        }
+    )
+    df.attrs["dropped"] = f"rows without {which}"
+    if variant == "binned":
+        bins = np.floor(np.log10(df["D"]) / 0.05)
+        df = (
+            df.groupby(["model", bins], sort=False)
+            .median(numeric_only=True)
+            .reset_index(level=1, drop=True)
+            .reset_index()
+        )
+        df.attrs["dropped"] = "rows without val_loss; points merged by median per 0.05-decade bin"
+    return df.sort_values(["N", "D"], kind="stable").reset_index(drop=True)
+
+
+register(
+    "bnsl_addition",
+    "bnsl",
+    _bnsl_addition,
+    description="Caballero et al. (2023) Fig. 4 (left): 4-digit addition test cross-entropy "
+    "(loss, nats) vs training-set size (examples, a raw count of examples). 17 points; split "
+    "'fit' = the first 14, 'extrapolate' = the last 3 (variants 'fit', 'extrapolate').",
+    citation="Caballero et al. (2023), Broken Neural Scaling Laws, ICLR 2023, arXiv:2210.14891; "
+    "https://github.com/ethancaballero/broken_neural_scaling_laws (no licence file).",
+)
+
+register(
+    "gpt3_curves",
+    "colpret",
+    _gpt3_curves,
+    description="GPT-3 learning curves digitised from Brown et al. (2020) Fig. 4.1 by ColPret: "
+    "model, N (parameters, Table 2.1), D (tokens seen, raw; the CSV stores billions), "
+    "S = D / batch size in tokens (approximate optimizer steps; the early batch ramp-up is "
+    "ignored), loss (validation loss, nats/token; variant='train': training loss; "
+    "variant='binned': validation loss, median per model and 0.05-decade token bin).",
+    citation="Brown et al. (2020), Language Models are Few-Shot Learners, arXiv:2005.14165; "
+    "digitised in Choshen, Zhang, Andreas (2025), arXiv:2410.11840, "
+    "https://github.com/IBM/ColPret (MIT).",
+)

@@ -1,0 +1,111 @@
+"""Catalog part A on published numbers and real data: Kaplan's constants, BNSL on 4-digit
+addition, the GPT-3 learning-curve forecast.
+
+Kaplan et al. (2020) released no raw runs, so his constants are checked on data simulated at his
+scales (the battery cases in cases_power.py / cases_kaplan.py, same seed and sampler settings as
+the battery's recovery test, so a full-suite run reuses its compiled sampler).
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from bayescale.models import bnsl, power_law
+from cases_kaplan import BCRIT, ND, NS
+from cases_kaplan import CASES as KAPLAN_CASES
+from cases_power import CASES as POWER_CASES
+from cases_power import KAPLAN
+
+import bayescale as bs
+
+SAMPLER = {"num_warmup": 500, "num_samples": 500}
+
+PUBLISHED = {
+    "power_law_N": {"N_c": KAPLAN["N"][0], "alpha_N": KAPLAN["N"][1]},
+    "power_law_D": {"D_c": KAPLAN["D"][0], "alpha_D": KAPLAN["D"][1]},
+    "power_law_C": {"C_c": KAPLAN["C"][0], "alpha_C": KAPLAN["C"][1]},
+    "kaplan_ND": ND,
+    "kaplan_NS": NS,
+    "kaplan_bcrit": BCRIT,
+}
+KAPLAN_LAWS = [c for c in POWER_CASES + KAPLAN_CASES if c.name in PUBLISHED]
+
+
+@pytest.mark.parametrize("case", KAPLAN_LAWS, ids=[c.name for c in KAPLAN_LAWS])
+def test_kaplan_forms_recover_published_constants(case):
+    """Each published constant lies in the 95% interval, and the median is within 4 posterior
+    sd (in log for the scale constants N_c, D_c, S_c, B_star) of it."""
+    post = bs.fit(case.law, case.dataset(seed=3), seed=0, **SAMPLER)
+    assert post.ok, post.problems
+    table = post.summary(0.95)
+    for name, value in PUBLISHED[case.name].items():
+        lo, hi = table.loc[name, "lower"], table.loc[name, "upper"]
+        assert lo <= value <= hi, f"{name}: published {value:.4g} outside [{lo:.4g}, {hi:.4g}]"
+        draws = post.samples[name]
+        if not name.startswith("alpha"):
+            draws, value = np.log(draws), np.log(value)
+        z = (np.median(draws) - value) / draws.std()
+        assert abs(z) < 4.0, f"{name}: z = {z:.2f}"
+
+
+def test_bnsl_addition_extrapolates_where_a_power_law_does_not():
+    """Caballero et al. (2023) Fig. 4 left: fit the first 14 points, forecast the last 3."""
+    fit_rows = bs.datasets.load("bnsl_addition", variant="fit")
+    held = bs.datasets.load("bnsl_addition", variant="extrapolate")
+    assert len(fit_rows) == 14 and len(held) == 3
+
+    broken = bs.fit(bnsl(1, "examples", x0=500.0), fit_rows, seed=0, **SAMPLER)
+    assert broken.ok, broken.problems
+    fc = broken.forecast(examples=held["examples"].to_numpy(), level=0.9)
+    y = held["loss"].to_numpy()
+    assert np.all((fc["pred_lower"] <= y) & (y <= fc["pred_upper"])), fc
+    assert np.max(np.abs(fc["median"] / y - 1)) < 0.05  # within 5% of each held-back loss
+
+    plain = bs.fit(power_law("examples", x0=500.0), fit_rows, seed=0, **SAMPLER)
+    fp = plain.forecast(examples=held["examples"].to_numpy(), level=0.9)
+    covered = (fp["pred_lower"] <= y) & (y <= fp["pred_upper"])
+    assert not covered.any(), fp
+
+
+def _gpt3_split(cut=1e11):
+    """Validation-loss curves of GPT-3 125M..13B, binned; drop the points left of 15B tokens
+    (the curves enter the digitised figure there, during the batch-size ramp-up)."""
+    df = bs.datasets.load("gpt3_curves", variant="binned")
+    df = df[(df["model"] != "175b") & (df["D"] >= 1.5e10)]
+    train = df[df["D"] <= cut]
+    test = df[(df["model"] == "13b") & (df["D"] > cut)]
+    return train, test
+
+
+def test_gpt3_learning_curve_forecasts_late_13b():
+    """Kaplan's L(N, S) fitted on every curve's first 100B tokens (13B included) forecasts the
+    13B curve from 100B to 290B tokens."""
+    from bayescale.models import kaplan_NS
+
+    train, test = _gpt3_split()
+    post = bs.fit(kaplan_NS, train, seed=0, **SAMPLER)
+    assert post.ok, post.problems
+    fc = post.forecast(N=test["N"].to_numpy(), S=test["S"].to_numpy(), level=0.9)
+    y = test["loss"].to_numpy()
+    rel = fc["median"].to_numpy() / y - 1
+    covered = (fc["pred_lower"].to_numpy() <= y) & (y <= fc["pred_upper"].to_numpy())
+    pd.set_option("display.width", 200)
+    print(
+        f"\nGPT-3 13B late curve: n={len(y)}, mean |rel err| {np.mean(np.abs(rel)):.4f}, "
+        f"max {np.max(np.abs(rel)):.4f}, 90% coverage {covered.mean():.2f}"
+    )
+    assert np.mean(np.abs(rel)) < 0.02
+    assert covered.mean() >= 0.8
+
+
+def test_bundled_datasets_units():
+    add = bs.datasets.load("bnsl_addition")
+    assert list(add.columns) == ["examples", "loss", "split"] and len(add) == 17
+    assert add["examples"].iloc[-1] == 928 and add["split"].value_counts()["fit"] == 14
+    gpt3 = bs.datasets.load("gpt3_curves")
+    # tokens are raw counts (the CSV stores billions): GPT-3 trained on 300B tokens
+    assert 2.9e11 < gpt3["D"].max() < 3.1e11
+    assert set(gpt3.loc[gpt3["model"] == "13b", "N"]) == {13e9}
+    assert np.allclose(gpt3["S"] * 2e6, gpt3["D"], where=gpt3["model"] == "13b")
+    with pytest.raises(ValueError, match="variants"):
+        bs.datasets.load("gpt3_curves", variant="bogus")
+    assert "gpt3_curves" in bs.datasets.names() and "bnsl_addition" in bs.datasets.names()
