@@ -25,6 +25,9 @@ from . import datasets as datasets  # noqa: E402
 from . import models as models  # noqa: E402
 from ._catalog import laws as laws  # noqa: E402
 from ._data import DataError as DataError  # noqa: E402
+from ._data import DataWarning as DataWarning  # noqa: E402
+from ._data import read_table as read_table  # noqa: E402
+from ._data import validate as validate  # noqa: E402
 from ._diagnostics import ConvergenceWarning as ConvergenceWarning  # noqa: E402
 from ._fit import fit as fit  # noqa: E402
 from ._law import Law as Law  # noqa: E402
@@ -38,6 +41,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConvergenceWarning",
     "DataError",
+    "DataWarning",
     "Law",
     "Parameter",
     "Posterior",
@@ -48,6 +52,8 @@ __all__ = [
     "load",
     "models",
     "plot",
+    "read_table",
+    "validate",
 ]
 
 

@@ -1,14 +1,61 @@
-"""Validation of measurement tables: every problem named by column and row."""
+"""Validation of measurement tables: every problem named by column and row.
+
+What :func:`validate` checks, in order (the first problem found raises :class:`DataError`, a
+``ValueError`` whose message names the column and the rows; a :class:`DataWarning` is raised
+for what may be legitimate):
+
+=================================  =========================================================
+input                              outcome
+=================================  =========================================================
+not a DataFrame                    DataError
+no rows / header only              DataError ("the table has no rows")
+more than ``max_rows`` rows         DataError (default 1,000,000: a scaling-law table is one
+                                   row per training run; aggregate or subsample per-step logs)
+missing / misspelled column        DataError with a "did you mean" hint (case, whitespace,
+                                   close spelling)
+duplicated column name             DataError
+strings in a numeric column        DataError naming the rows and a bad value
+NaN / None / inf                   DataError naming the rows (or dropped and reported when
+                                   ``dropna=True``)
+zero or negative input             DataError (inputs are counts); also for the target when
+                                   ``target_positive`` (losses are)
+counts in billions / log10         DataError when a count column (N, D, C, U) never reaches a
+                                   raw count (its largest value below 1e5 params, 1e6 tokens,
+                                   1e12 FLOPs)
+mixed units within a column        DataError when the sorted values of a count column jump by
+                                   more than 5 decades (e.g. some rows in billions); with
+                                   ``group``, names the group whose values sit apart
+one row / fewer than ``min_rows``  DataError
+all-identical input                DataError ("the law cannot learn how loss changes with it")
+inputs perfectly collinear         DataWarning (e.g. D = 20 N in every row: exponents of N and D
+                                   are not separately identifiable)
+duplicated rows                    DataWarning naming the rows; they are kept (identical
+                                   repeated runs are legitimate replicates) unless
+                                   ``drop_duplicates=True``, which drops and reports them
+loss in bits / perplexity          DataWarning (heuristic): a column name or ``attrs`` mentioning
+                                   bits (``bits``, ``bpb``, ``bpc``, ``log2``), or a loss above 20
+                                   (looks like perplexity); declare ``units={"loss": math.log(2)}``
+                                   to convert bits to nats
+=================================  =========================================================
+
+Nothing is dropped unless asked; every drop is reported by a :class:`DataWarning` and recorded in
+``attrs["dropped"]`` of the returned table. Declared units (``units={"D": 1e9}``: the column holds
+billions) are multiplied in before any check.
+"""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["DataError", "validate"]
+__all__ = ["DataError", "DataWarning", "validate", "read_table", "MAX_ROWS"]
 
 
 class DataError(ValueError):
@@ -16,10 +63,27 @@ class DataError(ValueError):
     the row."""
 
 
+class DataWarning(UserWarning):
+    """Something in the data that may be legitimate but often is a mistake (duplicated rows,
+    loss in bits, collinear inputs), or a drop the caller asked for."""
+
+
 # Below these maxima a column almost certainly holds billions (or log10 values), not raw counts:
 # the smallest published language-model ladders start near 1e6 parameters and 1e8 tokens.
 _RAW_COUNT_FLOOR = {"N": 1e5, "D": 1e6, "C": 1e12, "U": 1e6}
 _SCALE_HINT = {"N": "parameters", "D": "tokens", "C": "FLOPs", "U": "unique tokens"}
+# Sorted values of a count column jumping by more than this many decades: mixed units (raw vs
+# millions/billions). Real ladders are dense in log scale (steps of < 1 decade).
+_UNIT_GAP_DECADES = 5.0
+# A table of one row per training run; beyond this it is per-step logs or a mistake, and NUTS
+# would need minutes per likelihood evaluation sweep.
+MAX_ROWS = 1_000_000
+# Language-model cross-entropy in nats is below ~12 (log of a 150k vocabulary); above 20 the
+# column is almost surely a perplexity.
+_PERPLEXITY_HINT = 20.0
+_BITS_PATTERN = re.compile(r"(bits?\b|bits?_|_bits?|\bbp[bc]\b|bp[bc]_|_bp[bc]|log2)", re.I)
+# Group columns hold integer codes (the hierarchical model converts labels before validating).
+_GROUP_NAMES = ("group",)
 
 
 def _rows(mask: np.ndarray, index: pd.Index, limit: int = 5) -> str:
@@ -30,10 +94,15 @@ def _rows(mask: np.ndarray, index: pd.Index, limit: int = 5) -> str:
 
 def _column(df: pd.DataFrame, name: str) -> pd.Series:
     if name in df.columns:
+        if int(np.sum(df.columns == name)) > 1:
+            raise DataError(f"column {name!r} appears more than once in the table")
         return df[name]
     lower = {str(c).lower(): c for c in df.columns}
+    stripped = {str(c).strip(): c for c in df.columns}
     hint = ""
-    if name.lower() in lower:
+    if name in stripped:
+        hint = f"; did you mean {stripped[name]!r}? (strip the whitespace from the header)"
+    elif name.lower() in lower:
         hint = f"; did you mean {lower[name.lower()]!r}? (names are case-sensitive)"
     else:
         close = difflib.get_close_matches(name, [str(c) for c in df.columns], n=1)
@@ -43,6 +112,8 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _numeric(series: pd.Series, name: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(series):
+        raise DataError(f"column {name!r} holds booleans (True/False), not numbers")
     coerced = pd.to_numeric(series, errors="coerce")
     bad = coerced.isna().to_numpy() & series.notna().to_numpy()
     if bad.any():
@@ -54,6 +125,60 @@ def _numeric(series: pd.Series, name: str) -> np.ndarray:
     return coerced.to_numpy(dtype=np.float64)
 
 
+def _warn(message: str) -> None:
+    warnings.warn(message, DataWarning, stacklevel=4)
+
+
+def _check_unit_gap(name: str, values: np.ndarray, index: pd.Index, groups) -> None:
+    """Mixed units in one count column: a jump of more than 5 decades between sorted values."""
+    logs = np.log10(values)
+    order = np.sort(np.unique(logs))
+    if order.size < 2:
+        return
+    gaps = np.diff(order)
+    k = int(np.argmax(gaps))
+    if gaps[k] <= _UNIT_GAP_DECADES:
+        return
+    low = logs <= order[k]
+    where = f"row(s) {_rows(low, index)}"
+    if groups is not None:
+        g_low = sorted(set(groups[low].tolist()))
+        g_high = sorted(set(groups[~low].tolist()))
+        where = f"group(s) {g_low} (rows {_rows(low, index)}) vs group(s) {g_high}"
+        if set(g_low) & set(g_high):
+            where += " (within a group too)"
+        head = f"mixed units across groups in column {name!r}"
+    else:
+        head = f"mixed units in column {name!r}"
+    raise DataError(
+        f"{head}: values jump from {10 ** order[k]:g} to {10 ** order[k + 1]:g} "
+        f"({gaps[k]:.1f} decades); {where} look like a different unit (billions? log10?). "
+        f"Convert them to raw {_SCALE_HINT.get(name, 'counts')}."
+    )
+
+
+def _loss_unit_hints(data: pd.DataFrame, target: str, values: np.ndarray, declared: bool):
+    if declared:
+        return
+    names = [str(c) for c in data.columns] + [
+        f"{k}={v}" for k, v in data.attrs.items() if "unit" in str(k).lower()
+    ]
+    hits = [n for n in names if _BITS_PATTERN.search(n)]
+    if hits:
+        _warn(
+            f"column {target!r}: the table mentions bits ({hits[:3]}); bayescale's priors and "
+            "published comparisons are in nats. If the loss is in bits, declare "
+            f"units={{{target!r}: math.log(2)}} (nats = bits x ln 2)."
+        )
+    big = values > _PERPLEXITY_HINT
+    if big.any():
+        _warn(
+            f"column {target!r} holds values above {_PERPLEXITY_HINT:g} at row(s) "
+            f"{_rows(big, data.index)}: this looks like perplexity, not cross-entropy loss; "
+            "pass np.log(perplexity) (nats)."
+        )
+
+
 def validate(
     data: pd.DataFrame,
     inputs: Iterable[str],
@@ -61,62 +186,232 @@ def validate(
     *,
     min_rows: int = 1,
     target_positive: bool = True,
+    group: str | None = None,
+    units: Mapping[str, float] | None = None,
+    drop_duplicates: bool = False,
+    dropna: bool = False,
+    max_rows: int = MAX_ROWS,
 ) -> pd.DataFrame:
     """Check a measurement table and return a clean float64 copy of the needed columns.
 
+    The full list of checks is in this module's docstring; every failure names the column and
+    the rows (index labels of ``data``).
+
     Args:
         data: The measurements, one row per training run.
-        inputs: Input columns the law reads (raw counts: parameters, tokens, FLOPs...).
+        inputs: Input columns the law reads (raw counts: parameters, tokens, FLOPs...). An input
+            named ``"group"`` holds integer group codes (not checked for positivity or scale).
         target: The observed column (e.g. ``"loss"``).
         min_rows: Fewest rows the law can be fitted to.
         target_positive: Require a strictly positive target (losses are).
+        group: Optional column of integer group codes; kept in the output and used to name the
+            group when units look mixed across groups.
+        units: Declared units, multiplied in before the checks: ``{"D": 1e9}`` when the column
+            holds billions of tokens, ``{"loss": math.log(2)}`` for a loss in bits.
+        drop_duplicates: Drop rows whose needed columns repeat an earlier row (reported by a
+            :class:`DataWarning`); by default they are kept and warned about.
+        dropna: Drop rows with a missing/NaN/inf value in a needed column (reported);
+            by default they are an error.
+        max_rows: Largest table accepted.
 
     Returns:
-        A new DataFrame with exactly ``[*inputs, target]`` as float64, same index.
+        A new DataFrame with exactly ``[*inputs, target]`` (plus ``group``) as float64, same
+        index; ``attrs["dropped"]`` lists the rows dropped on request (empty otherwise).
 
     Raises:
         DataError: naming the column and the rows of the first problem found.
     """
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame, got {type(data).__name__}")
-    columns = [*inputs, target]
+    inputs = list(inputs)
+    units = dict(units or {})
+    columns = [*inputs, target] + ([group] if group and group not in inputs else [])
+    unknown = set(units) - set(columns)
+    if unknown:
+        raise DataError(f"units declared for column(s) {sorted(unknown)} the law does not read")
+    for name, factor in units.items():
+        if not (isinstance(factor, int | float) and math.isfinite(factor) and factor > 0):
+            raise DataError(f"units[{name!r}] must be a positive finite number, got {factor!r}")
+    if len(data) == 0:
+        raise DataError(f"the table has no rows (columns {list(data.columns)})")
+    if len(data) > max_rows:
+        raise DataError(
+            f"the table has {len(data):,} rows, more than max_rows={max_rows:,}: a scaling-law "
+            "table holds one row per training run; aggregate per-step logs (e.g. the final "
+            "loss of each run) or subsample, or raise max_rows."
+        )
+    raw = {name: _numeric(_column(data, name), name) for name in columns}
+    index = data.index
+    dropped: list = []
+    if dropna:
+        bad = np.zeros(len(data), bool)
+        for values in raw.values():
+            bad |= ~np.isfinite(values)
+        if bad.any():
+            dropped = list(index[bad])
+            _warn(f"dropped {int(bad.sum())} row(s) with missing/non-finite values: {dropped}")
+            raw = {k: v[~bad] for k, v in raw.items()}
+            index = index[~bad]
+    group_codes = None
     out = {}
     for name in columns:
-        values = _numeric(_column(data, name), name)
+        values = raw[name] * units.get(name, 1.0)
         missing = np.isnan(values)
         if missing.any():
             raise DataError(
-                f"column {name!r} has missing/NaN values at row(s) {_rows(missing, data.index)}"
+                f"column {name!r} has missing/NaN values at row(s) {_rows(missing, index)}"
+                " (pass dropna=True to drop these rows)"
             )
         infinite = np.isinf(values)
         if infinite.any():
             raise DataError(
-                f"column {name!r} has infinite values at row(s) {_rows(infinite, data.index)}"
+                f"column {name!r} has infinite values at row(s) {_rows(infinite, index)}"
             )
+        if name in _GROUP_NAMES or name == group:
+            frac = values != np.round(values)
+            if frac.any():
+                raise DataError(
+                    f"column {name!r} must hold integer group codes; row(s) {_rows(frac, index)} "
+                    f"hold {values[frac][:3].tolist()}"
+                )
+            group_codes = values.astype(np.int64)
+            out[name] = values
+            continue
         if name in inputs or target_positive:
             nonpos = values <= 0
             if nonpos.any():
                 raise DataError(
-                    f"column {name!r} must be positive; row(s) {_rows(nonpos, data.index)} "
+                    f"column {name!r} must be positive; row(s) {_rows(nonpos, index)} "
                     f"hold {values[nonpos][:3].tolist()}"
                 )
-        floor = _RAW_COUNT_FLOOR.get(name)
-        if floor is not None and values.max() < floor:
-            raise DataError(
-                f"column {name!r} looks scaled (largest value {values.max():g}): bayescale "
-                f"expects raw counts of {_SCALE_HINT[name]}, e.g. 7e10, not 70 (billions); "
-                "multiply the column by its unit."
-            )
         out[name] = values
-    if len(data) < min_rows:
+    if len(index) < min_rows:
         raise DataError(
-            f"too few rows: {len(data)} given, the law needs at least {min_rows} "
+            f"too few rows: {len(index)} given, the law needs at least {min_rows} "
             f"(its parameters plus noise scale, plus one)"
         )
     for name in inputs:
-        if np.unique(out[name]).size == 1 and len(data) > 1:
+        floor = _RAW_COUNT_FLOOR.get(name)
+        if floor is None:
+            continue
+        values = out[name]
+        if values.max() < floor:
+            raise DataError(
+                f"column {name!r} looks scaled (largest value {values.max():g}): bayescale "
+                f"expects raw counts of {_SCALE_HINT[name]}, e.g. 7e10, not 70 (billions); "
+                f"multiply the column by its unit, or declare units={{{name!r}: 1e9}}."
+            )
+        _check_unit_gap(name, values, index, group_codes)
+    for name in inputs:
+        if name in _GROUP_NAMES:
+            continue
+        if np.unique(out[name]).size == 1 and len(index) > 1:
             raise DataError(
                 f"column {name!r} has the same value ({out[name][0]:g}) in every row: the law "
                 "cannot learn how loss changes with it"
             )
-    return pd.DataFrame(out, index=data.index)
+    numeric_inputs = [k for k in inputs if k not in _GROUP_NAMES and k != group]
+    for i, a in enumerate(numeric_inputs):
+        for b in numeric_inputs[i + 1 :]:
+            la, lb = np.log(out[a]), np.log(out[b])
+            if len(index) > 2 and np.std(la) > 0 and np.std(lb) > 0:
+                r = np.corrcoef(la, lb)[0, 1]
+                if abs(r) > 1 - 1e-9:
+                    _warn(
+                        f"columns {a!r} and {b!r} are perfectly collinear in log scale (e.g. "
+                        f"a fixed {b}/{a} ratio): their separate effects are not identifiable; "
+                        "add runs off that line"
+                    )
+    frame = pd.DataFrame(out, index=index)
+    key = frame[[*inputs, target]]
+    dup = key.duplicated(keep="first").to_numpy()
+    if dup.any():
+        if drop_duplicates:
+            dropped += list(index[dup])
+            _warn(
+                f"dropped {int(dup.sum())} duplicated row(s) (same {[*inputs, target]} as an "
+                f"earlier row): {list(index[dup])}"
+            )
+            frame = frame.loc[~dup]
+        else:
+            _warn(
+                f"row(s) {_rows(dup, index)} repeat an earlier row exactly in columns "
+                f"{[*inputs, target]}; kept as replicate runs. If they are copies, pass "
+                "drop_duplicates=True (the drop is reported)."
+            )
+    if target not in _GROUP_NAMES and target != group:
+        _loss_unit_hints(data, target, out[target], declared=target in units)
+    frame.attrs["dropped"] = dropped
+    return frame
+
+
+_READERS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def read_table(
+    path: str | os.PathLike,
+    inputs: Iterable[str] | None = None,
+    target: str | None = None,
+    *,
+    law=None,
+    **kwargs,
+) -> pd.DataFrame:
+    """Read a CSV/TSV/Parquet table of measurements and validate it on the way in.
+
+    Args:
+        path: A ``.csv``, ``.tsv``, ``.txt`` (comma-separated) or ``.parquet`` file.
+        inputs: Input columns to validate (default: the law's, when ``law`` is given).
+        target: Target column (default: the law's target, else ``"loss"``).
+        law: A :class:`bayescale.Law`; supplies inputs, target, ``min_rows`` and positivity.
+        **kwargs: Passed to :func:`validate` (``units``, ``group``, ``drop_duplicates``,
+            ``dropna``, ``max_rows``, ``min_rows``).
+
+    Returns:
+        The validated table (see :func:`validate`) when inputs are known, else the table as
+        read (checked to be non-empty). ``attrs["source"]`` holds the path. Row labels are
+        0-based data rows: row r is line r + 2 of a CSV file with a header.
+
+    Raises:
+        DataError: unreadable, empty or malformed file, or any problem :func:`validate` finds;
+            the message starts with the path.
+    """
+    path = os.fspath(path)
+    suffix = os.path.splitext(path)[1].lower()
+    kind = _READERS.get(suffix)
+    if kind is None:
+        raise DataError(f"{path}: unsupported file type {suffix!r}; use one of {sorted(_READERS)}")
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: no such file")
+    if os.path.getsize(path) == 0:
+        raise DataError(f"{path}: the file is empty")
+    try:
+        if kind == "parquet":
+            try:
+                df = pd.read_parquet(path)
+            except ImportError as err:
+                raise DataError(
+                    f"{path}: reading Parquet needs pyarrow (pip install pyarrow): {err}"
+                ) from err
+        else:
+            df = pd.read_csv(path, sep="\t" if kind == "tsv" else ",")
+    except DataError:
+        raise
+    except pd.errors.EmptyDataError as err:
+        raise DataError(f"{path}: the file is empty ({err})") from err
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as err:
+        raise DataError(f"{path}: unreadable as {kind} ({type(err).__name__}: {err})") from err
+    if len(df) == 0:
+        raise DataError(f"{path}: the file has a header {list(df.columns)} but no rows")
+    if law is not None:
+        inputs = law.inputs if inputs is None else inputs
+        target = law.target if target is None else target
+        kwargs.setdefault("min_rows", law.min_rows)
+        kwargs.setdefault("target_positive", law.link == "log")
+    if inputs is not None:
+        try:
+            df = validate(df, inputs, target or "loss", **kwargs)
+        except DataError as err:
+            line = " (row r is line r + 2 of the file)" if kind != "parquet" else ""
+            raise DataError(f"{path}: {err}{line}") from None
+    df.attrs["source"] = path
+    return df

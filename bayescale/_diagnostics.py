@@ -8,7 +8,17 @@ import numpy as np
 import pandas as pd
 from arviz_stats.base import array_stats
 
-__all__ = ["ConvergenceWarning", "convergence_table", "check_convergence", "bfmi"]
+__all__ = [
+    "ConvergenceWarning",
+    "convergence_table",
+    "check_convergence",
+    "bfmi",
+    "PriorWarning",
+    "FitError",
+    "check_prior_conflict",
+    "check_finite_draws",
+    "check_draws",
+]
 
 RHAT_MAX = 1.01
 # Vehtari et al. (2021): at least 100 effective draws per chain for reliable R-hat and intervals.
@@ -97,4 +107,100 @@ def check_convergence(
             ConvergenceWarning,
             stacklevel=3,
         )
+    return problems
+
+
+# ------------------------------------------------------------------ before and after sampling
+# (non-finite log density at initialisation, priors that exclude the data, non-finite draws)
+
+
+class PriorWarning(UserWarning):
+    """The data lie where the priors put (almost) no predictive mass."""
+
+
+class FitError(ValueError):
+    """The model cannot be fitted to these data as specified (e.g. its log density is not
+    finite anywhere the priors reach)."""
+
+
+def check_finite_draws(draws: dict[str, np.ndarray]) -> list[str]:
+    """A problem when any posterior draw is NaN/inf (the sampler left the log density's
+    support or never found a finite starting point)."""
+    bad = [k for k, v in draws.items() if not np.all(np.isfinite(np.asarray(v, np.float64)))]
+    if not bad:
+        return []
+    return [
+        f"non-finite draws of {bad}: the log density was not finite at initialisation or "
+        "became non-finite during sampling. Remedy: check the data's units and range against "
+        "the law, tighten priors to the region where the law is defined, or reparameterise."
+    ]
+
+
+# A posterior median this many prior standard deviations from the prior mean: the data pull the
+# parameter where the prior puts (almost) no mass (beyond 5 sd a Normal prior holds < 3e-7).
+PRIOR_CONFLICT_Z = 5.0
+
+
+def check_prior_conflict(law, noise: str, draws: dict[str, np.ndarray]) -> list[str]:
+    """Priors that exclude the data: a posterior median more than :data:`PRIOR_CONFLICT_Z`
+    prior standard deviations from the prior mean (or outside the prior's support).
+
+    A tight prior in the wrong place holds its parameter and pushes the misfit elsewhere (most
+    often into the noise scale, whose posterior then sits far in its prior's tail); either way
+    some parameter ends in a region its prior all but excludes. Heavy-tailed priors without a
+    finite variance are not checked.
+    """
+    import jax.numpy as jnp
+
+    from ._model import NOISE_MODELS
+
+    priors = {p.name: p.prior for p in law.params}
+    likelihood = NOISE_MODELS[noise][0]
+    # The noise parameters' priors: read them by tracing the likelihood once.
+    import numpyro
+
+    with numpyro.handlers.trace() as tr, numpyro.handlers.seed(rng_seed=0):
+        likelihood(jnp.zeros(1), law.link)
+    priors.update({k: v["fn"] for k, v in tr.items() if v["type"] == "sample"})
+    conflicts = []
+    for name, prior in priors.items():
+        if name not in draws:
+            continue
+        a = np.asarray(draws[name], np.float64)
+        if a.ndim != 2 or not np.all(np.isfinite(a)):
+            continue
+        med = float(np.median(a))
+        try:
+            mean = float(np.asarray(prior.mean))
+            sd = float(np.sqrt(np.asarray(prior.variance)))
+            inside = bool(np.asarray(prior.support(jnp.asarray(med))))
+        except (NotImplementedError, TypeError, ValueError):
+            continue
+        if not inside:
+            conflicts.append(f"{name} (median {med:.4g} outside the prior's support)")
+        elif np.isfinite(sd) and sd > 0 and abs(med - mean) > PRIOR_CONFLICT_Z * sd:
+            conflicts.append(
+                f"{name} (median {med:.4g}, {abs(med - mean) / sd:.0f} prior sd from the prior "
+                f"mean {mean:.4g})"
+            )
+    if not conflicts:
+        return []
+    return [
+        "the priors exclude the data: the posterior sits where the prior puts almost no mass "
+        f"for {', '.join(conflicts)}. Remedy: widen or re-centre the priors you set, or check "
+        "the units of the target and the inputs (raw counts, loss in nats)."
+    ]
+
+
+def check_draws(law, noise: str, draws: dict[str, np.ndarray], *, warn: bool = True) -> list[str]:
+    """The checks on the draws themselves, after :func:`check_convergence`: non-finite draws
+    (:func:`check_finite_draws`) and priors that exclude the data
+    (:func:`check_prior_conflict`); warns once (:class:`PriorWarning` or
+    :class:`ConvergenceWarning`) listing them."""
+    finite = check_finite_draws(draws)
+    conflict = [] if finite else check_prior_conflict(law, noise, draws)
+    problems = finite + conflict
+    if problems and warn:
+        category = PriorWarning if conflict else ConvergenceWarning
+        warnings.warn("do not trust this fit:\n- " + "\n- ".join(problems), category, stacklevel=3)
     return problems

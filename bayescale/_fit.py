@@ -9,7 +9,7 @@ import numpyro.distributions as dist
 import pandas as pd
 
 from ._data import validate
-from ._diagnostics import check_convergence, convergence_table
+from ._diagnostics import check_convergence, check_draws, convergence_table
 from ._inference import NutsSettings, run_nuts
 from ._law import Law
 from ._model import check_noise
@@ -94,6 +94,7 @@ def fit(
     y = clean[law.target].to_numpy()
     draws, stats = run_nuts(jax.random.PRNGKey(seed), law, noise, x, y, settings)
     problems = check_convergence(convergence_table(draws), stats, max_tree_depth=max_tree_depth)
+    problems += check_draws(law, noise, draws)  # non-finite draws, priors excluding the data
     settings_dict = {k: v for k, v in vars(settings).items() if k != "progress"}
     return Posterior(
         law=law,

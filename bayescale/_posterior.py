@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ._allocation import allocate_draws, compute_for_loss
-from ._diagnostics import check_convergence, convergence_table
+from ._diagnostics import check_convergence, check_draws, convergence_table
 from ._law import Law
 from ._model import OBS_SITE, build_model, noise_params
 
@@ -413,11 +413,19 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Posterior:
     version = attrs.get("bayescale_format")
     if version is None:
         raise ValueError(f"{path}: not a bayescale fit (no 'bayescale_format' attribute)")
+    try:
+        version = int(version)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path}: unreadable bayescale format version {version!r}") from err
+    if version < 1:
+        raise ValueError(f"{path}: unknown bayescale format version {version}")
     if int(version) > FORMAT_VERSION:
         raise ValueError(
             f"{path}: format version {version} is newer than this bayescale "
             f"({FORMAT_VERSION}); upgrade bayescale"
         )
+    if law is None and "law" not in attrs:
+        raise ValueError(f"{path}: corrupted bayescale file: no 'law' attribute")
     if law is None:
         from . import models
 
@@ -425,6 +433,16 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Posterior:
         law = getattr(models, name, None)
         if not isinstance(law, Law):
             raise ValueError(f"{path}: law {name!r} is not in the catalog; pass law=<your Law>")
+    try:
+        return _from_tree(tree, attrs, law)
+    except (KeyError, TypeError, IndexError, ValueError, OSError) as err:
+        raise ValueError(
+            f"{path}: corrupted or incomplete bayescale file ({type(err).__name__}: {err})"
+        ) from err
+
+
+def _from_tree(tree, attrs, law: Law) -> Posterior:
+    """The Posterior stored in an opened bayescale file (see :func:`load`)."""
     noise = attrs["noise"]
     posterior = tree["posterior"].to_dataset()
     draws = {k: posterior[k].to_numpy() for k in (*law.param_names, *noise_params(noise))}
@@ -446,6 +464,7 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Posterior:
                 table, stats, max_tree_depth=settings.get("max_tree_depth", 10), warn=False
             )
         )
+    problems += tuple(check_draws(law, noise, draws, warn=False))
     return Posterior(
         law=law,
         noise=noise,
