@@ -1,0 +1,179 @@
+"""Grouped (hierarchical) laws: structure, forecasts for existing and new groups, pooling gain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from bayescale.models import chinchilla
+
+import bayescale as bs
+from bayescale._hierarchical import group_spec
+
+SMALL = {"num_warmup": 400, "num_samples": 400, "target_accept_prob": 0.95}
+# Shared truth (sampling space): E=1.8, reducible terms 0.25 / 0.30 nats at N0=1e9, D0=2e10.
+TRUTH = {"log_E": np.log(1.8), "log_A0": np.log(0.25), "log_B0": np.log(0.30)}
+
+
+def _simulate(rng, alphas, betas, n_per_group, sigma=0.01):
+    rows = []
+    for g, (a, b) in enumerate(zip(alphas, betas, strict=True)):
+        N = np.exp(rng.uniform(np.log(3e7), np.log(3e10), n_per_group))
+        D = np.exp(rng.uniform(np.log(6e8), np.log(6e11), n_per_group))
+        theta = {**TRUTH, "alpha": a, "beta": b}
+        mu = np.asarray(chinchilla.mean(theta, {"N": N, "D": D}))
+        loss = np.exp(mu + rng.normal(0.0, sigma, n_per_group))
+        rows.append(pd.DataFrame({"N": N, "D": D, "loss": loss, "lab": f"g{g}"}))
+    return pd.concat(rows, ignore_index=True)
+
+
+# ------------------------------------------------------------------ structure (fast)
+def test_structure_and_names():
+    law = bs.hierarchical(chinchilla, ["x", "y", "z"], pooled=["alpha", "B"], shared=["E"])
+    spec = group_spec(law)
+    assert law.inputs == ("N", "D", "group")
+    assert set(spec.pooled) == {"log_B0", "alpha"}
+    assert spec.shared == ("log_E",)
+    assert set(spec.separate) == {"log_A0", "beta"}  # unnamed -> separate
+    assert {"alpha_mu", "alpha_tau", "alpha_z", "log_B0_mu", "log_B0_z"} <= set(law.param_names)
+    assert "alpha[y]" in law.published and "E" in law.published and "E[y]" not in law.published
+    # same arguments -> the same Law object (compiled samplers are reused)
+    assert law is bs.hierarchical(chinchilla, ["x", "y", "z"], pooled=["alpha", "B"], shared="E")
+    with pytest.raises(ValueError, match="both"):
+        bs.hierarchical(chinchilla, 3, pooled=["alpha"], shared=["alpha"])
+    with pytest.raises(ValueError, match="no parameter 'gamma'"):
+        bs.hierarchical(chinchilla, 3, pooled=["gamma"])
+    with pytest.raises(ValueError, match="not named"):
+        bs.hierarchical(chinchilla, 3, pooled=["alpha"], shared=["E"], separate=["beta"])
+
+
+def test_mean_matches_base_law_per_group():
+    law = bs.hierarchical(chinchilla, 3, pooled=["alpha", "beta"], shared="rest")
+    theta = {
+        **TRUTH,
+        "alpha_mu": 0.35,
+        "alpha_tau": 0.4,
+        "alpha_z": np.array([-1.0, 0.0, 2.0]),
+        "beta_mu": 0.3,
+        "beta_tau": 0.1,
+        "beta_z": np.array([0.5, -0.5, 0.0]),
+    }
+    x = {"N": np.array([1e8, 3e9, 1e11]), "D": np.array([1e9, 4e10, 2e12])}
+    pub = law.to_published(theta)
+    for g in range(3):
+        base = {**TRUTH, "alpha": pub[f"alpha[{g + 1}]"], "beta": pub[f"beta[{g + 1}]"]}
+        want = np.asarray(chinchilla.mean(base, x))
+        got = np.asarray(law.mean(theta, {**x, "group": np.full(3, g + 1.0)}))
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    # the pooled exponent stays in the prior's support (0, 2) even for a large offset
+    theta["alpha_z"] = np.array([-50.0, 0.0, 50.0])
+    a = [float(law.to_published(theta)[f"alpha[{g}]"]) for g in (1, 2, 3)]
+    assert 0.0 < a[0] < a[1] < a[2] < 2.0
+
+
+def test_fit_keyword_errors_name_the_column():
+    df = pd.DataFrame(
+        {"N": [1e8, 1e9, 1e10] * 3, "D": [1e9, 1e10, 1e11] * 3, "loss": [3.0, 2.5, 2.2] * 3}
+    )
+    with pytest.raises(bs.DataError, match="missing group column 'family'"):
+        bs.fit(chinchilla, df, groups="family", pooled=["alpha"])
+    df["family"] = ["a", "b", None] * 3
+    with pytest.raises(bs.DataError, match=r"'family' has missing labels at row\(s\) 2, 5, 8"):
+        bs.fit(chinchilla, df, groups="family", pooled=["alpha"])
+
+
+# ------------------------------------------------------------------ a grouped fit end to end
+@pytest.fixture(scope="module")
+def grouped_post():
+    rng = np.random.default_rng(1)
+    df = _simulate(rng, [0.30, 0.35, 0.40], [0.37, 0.37, 0.37], 16)
+    return bs.fit(
+        chinchilla,
+        df,
+        groups="lab",
+        pooled=["alpha"],
+        shared=["E", "A", "B", "beta"],
+        seed=1,
+        **SMALL,
+    )
+
+
+def test_grouped_fit_forecast_existing_and_new_group(grouped_post, tmp_path):
+    post = grouped_post
+    assert post.ok, post.problems
+    s = post.summary(0.95)
+    for g, a in zip(("g0", "g1", "g2"), (0.30, 0.35, 0.40), strict=True):
+        z = (s.loc[f"alpha[{g}]", "median"] - a) / s.loc[f"alpha[{g}]", "sd"]
+        assert abs(z) < 3.5, (g, z)
+    # an existing group by label, by group=, and a new group (population predictive)
+    f_a = post.forecast(N=7e10, D=1.4e12, lab="g0")
+    f_a2 = post.forecast(N=7e10, D=1.4e12, group="g0")
+    f_new = post.forecast(N=7e10, D=1.4e12, seed=3)
+    assert np.allclose(f_a["median"], f_a2["median"])
+    truth = np.exp(
+        chinchilla.mean({**TRUTH, "alpha": 0.30, "beta": 0.37}, {"N": 7e10, "D": 1.4e12})
+    )
+    assert f_a["mean_lower"][0] < truth < f_a["mean_upper"][0]
+    width = lambda f: float(f["pred_upper"][0] - f["pred_lower"][0])  # noqa: E731
+    assert width(f_new) > 1.5 * width(f_a)  # a new group carries the between-group spread
+    # allocation for a group works through the base law's closed form
+    alloc = post.allocate(1e23, group="g2")
+    assert np.isfinite(alloc["N_opt"][0]) and alloc["N_opt_lower"][0] < alloc["N_opt"][0]
+    with pytest.raises(KeyError, match="unknown group 'g9'"):
+        post.forecast(N=1e9, D=1e10, group="g9")
+    # save / load round trip with the grouped law
+    path = tmp_path / "grouped.nc"
+    post.save(path)
+    back = bs.load(path, law=post.law)
+    np.testing.assert_allclose(back.samples["alpha[g1]"], post.samples["alpha[g1]"])
+    np.testing.assert_allclose(back.log_likelihood, post.log_likelihood)
+
+
+def test_new_group_needs_pooling():
+    from bayescale._hierarchical import group_draws
+
+    law = bs.hierarchical(chinchilla, 2, separate=["alpha"], shared="rest")
+    draws = {p.name: np.zeros((1, 2)) for p in chinchilla.params}
+    draws["alpha"] = np.full((1, 2, 2), 0.3)
+    with pytest.raises(ValueError, match=r"\('alpha',\) are separate"):
+        group_draws(law, draws, None)
+    base, one = group_draws(law, draws, 2)
+    assert base is chinchilla and one["alpha"].shape == (1, 2)
+
+
+# ------------------------------------------------------------------ pooling vs separate
+def _exponent_rmse(n_per_group, seed):
+    rng = np.random.default_rng(seed)
+    G = 6
+    alphas = 0.35 + 0.04 * rng.standard_normal(G)
+    betas = 0.37 + 0.04 * rng.standard_normal(G)
+    df = _simulate(rng, alphas, betas, n_per_group, sigma=0.02)
+    truth = np.concatenate([alphas, betas])
+    out = {}
+    for kind in ("pooled", "separate"):
+        post = bs.fit(
+            chinchilla,
+            df,
+            groups="lab",
+            shared=["E", "A", "B"],
+            seed=seed,
+            **{kind: ["alpha", "beta"]},
+            **SMALL,
+        )
+        med = post.summary().loc[[f"{p}[g{g}]" for p in ("alpha", "beta") for g in range(G)]]
+        out[kind] = float(np.sqrt(np.mean((med["median"].to_numpy() - truth) ** 2)))
+    return out
+
+
+@pytest.mark.slow
+def test_partial_pooling_beats_separate_with_few_points():
+    rmse = _exponent_rmse(n_per_group=4, seed=11)
+    print("few points per group, RMSE of 12 exponents:", rmse)
+    assert rmse["pooled"] < 0.8 * rmse["separate"], rmse
+
+
+@pytest.mark.slow
+def test_partial_pooling_no_worse_with_many_points():
+    rmse = _exponent_rmse(n_per_group=40, seed=12)
+    print("many points per group, RMSE of 12 exponents:", rmse)
+    assert rmse["pooled"] < 1.15 * rmse["separate"], rmse
