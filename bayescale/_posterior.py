@@ -98,6 +98,12 @@ class Posterior:
         return {k: v.reshape(-1) for k, v in self.published_draws.items()}
 
     @property
+    def approximate(self) -> bool:
+        """True unless the draws come from an MCMC sampler (``"nuts"``, ``"chees"``): MAP,
+        Laplace, SVI and the Hoffmann point fit/bootstrap only approximate the posterior."""
+        return self.method not in ("nuts", "chees")
+
+    @property
     def ok(self) -> bool:
         """True when the fit passed every diagnostic (no divergences, R-hat, ESS, BFMI)."""
         return not self.problems
@@ -364,6 +370,8 @@ class Posterior:
     # ----------------------------------------------------------------- display
     def __repr__(self) -> str:
         status = "ok" if self.ok else f"FAILED DIAGNOSTICS ({len(self.problems)} problems)"
+        if self.approximate:
+            status = f"approximate ({self.method}), {status}"
         lines = [
             f"Posterior({self.law.name}, noise={self.noise}, method={self.method}, "
             f"{self.num_chains} chains x {self.num_draws // self.num_chains} draws, "
@@ -464,7 +472,7 @@ def _from_tree(tree, attrs, law: Law) -> Posterior:
                 table, stats, max_tree_depth=settings.get("max_tree_depth", 10), warn=False
             )
         )
-    problems += tuple(check_draws(law, noise, draws, warn=False))
+    problems += tuple(check_draws(law, noise, draws, stats, warn=False))
     return Posterior(
         law=law,
         noise=noise,

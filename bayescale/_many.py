@@ -1,0 +1,321 @@
+"""Many fits in one compiled call, sharded over the local devices; method registry; compile cache.
+
+Every inference method is a pure function ``runner(rng_key, x, y, mask) -> (draws, stats)`` of
+one padded dataset (draws shaped ``(chain, draw)``). :func:`fit_many` pads all datasets to one
+row count (a multiple of 32; padded rows are masked out of the likelihood), stacks them, and
+runs ``jax.jit(jax.vmap(runner))`` once, with the dataset axis sharded over all local devices by
+``jax.sharding`` (a 1-D ``Mesh`` named ``"data"``). The same code runs on a laptop CPU, one GPU
+or eight; compiled functions are cached per (method, law, noise, settings), so a second call
+with same-shaped data does not retrace (:data:`TRACE_COUNT` counts traces).
+
+Several hosts: start every process with ``jax.distributed.initialize()`` (coordinator address,
+process count and id from the cluster environment, e.g. SLURM) before calling
+:func:`fit_many`, pass ``devices=jax.devices()`` (all devices of all hosts) and give every host
+the same list of datasets; the dataset axis is then sharded across hosts, and each host gets
+back every fit (the outputs are gathered). On one host the default ``jax.local_devices()`` is
+right. To use several CPU cores as devices, set
+``XLA_FLAGS=--xla_force_host_platform_device_count=N`` before JAX is imported.
+
+The persistent compilation cache (:func:`enable_compilation_cache`) keeps compiled programs on
+disk, so a new Python process skips the 10-60 s compile of a sampler it has compiled before.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import math
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro.distributions as dist
+import pandas as pd
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from ._approx import ApproxSettings, laplace_runner, map_runner, svi_runner
+from ._data import DataError, validate
+from ._diagnostics import ConvergenceWarning, check_convergence, convergence_table
+from ._hoffmann import HoffmannSettings, hoffmann_runner
+from ._inference import _ROW_BUCKET, NutsSettings, _compiled_runner
+from ._law import Law
+from ._lockstep import CheesSettings, chees_runner
+from ._model import check_noise
+from ._posterior import Posterior
+
+__all__ = [
+    "METHODS",
+    "SAMPLERS",
+    "TRACE_COUNT",
+    "enable_compilation_cache",
+    "fit_many",
+    "fit_one",
+    "make_settings",
+]
+
+
+def _nuts_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
+    return _compiled_runner(law, noise, dataclasses.replace(s, progress=False))
+
+
+#: method -> (runner factory, settings dataclass)
+METHODS: dict[str, tuple[Callable, type]] = {
+    "nuts": (_nuts_runner, NutsSettings),
+    "chees": (chees_runner, CheesSettings),
+    "map": (map_runner, ApproxSettings),
+    "laplace": (laplace_runner, ApproxSettings),
+    "svi": (svi_runner, ApproxSettings),
+    "hoffmann": (hoffmann_runner, HoffmannSettings),
+}
+#: Methods that sample the posterior (the others are approximations or point fits).
+SAMPLERS = ("nuts", "chees")
+
+#: Number of times each method's runner has been traced (compiled) in this process.
+TRACE_COUNT: collections.Counter[str] = collections.Counter()
+
+_CACHE: dict[tuple, Callable] = {}
+
+
+def enable_compilation_cache(path: str | os.PathLike, *, min_compile_time_s: float = 1.0) -> None:
+    """Keep compiled programs on disk at ``path`` so new processes skip recompilation.
+
+    Args:
+        path: A directory (created if missing); reuse the same one across sessions.
+        min_compile_time_s: Only programs that took at least this long to compile are stored.
+    """
+    path = os.fspath(path)
+    os.makedirs(path, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", float(min_compile_time_s))
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def make_settings(method: str, **options: Any):
+    """The settings dataclass of ``method`` with ``options`` applied (unknown ones rejected)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; available: {sorted(METHODS)}")
+    cls = METHODS[method][1]
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(options) - names)
+    if unknown:
+        raise TypeError(
+            f"method {method!r} has no option(s) {unknown}; its options are {sorted(names)}"
+        )
+    return cls(**options)
+
+
+def _counted(method: str, runner: Callable) -> Callable:
+    def run(rng_key, x, y, mask):
+        TRACE_COUNT[method] += 1  # Python side effect: runs once per trace, not per call
+        return runner(rng_key, x, y, mask)
+
+    return run
+
+
+def _single(method: str, law: Law, noise: str, settings) -> Callable:
+    key = ("single", method, law, noise, settings)
+    if key not in _CACHE:
+        _CACHE[key] = jax.jit(_counted(method, METHODS[method][0](law, noise, settings)))
+    return _CACHE[key]
+
+
+def _batched(method: str, law: Law, noise: str, settings, devices: tuple) -> Callable:
+    key = ("many", method, law, noise, settings, devices)
+    if key not in _CACHE:
+        runner = jax.vmap(_counted(method, METHODS[method][0](law, noise, settings)))
+        mesh = Mesh(np.array(devices), ("data",))
+        shard = NamedSharding(mesh, PartitionSpec("data"))
+        _CACHE[key] = (jax.jit(runner, in_shardings=shard, out_shardings=shard), shard)
+    return _CACHE[key]
+
+
+def _problems(method: str, settings, draws, stats, *, warn: bool) -> list[str]:
+    if method == "nuts":
+        return check_convergence(
+            convergence_table(draws), stats, max_tree_depth=settings.max_tree_depth, warn=warn
+        )
+    if method == "chees":
+        # n_steps never reaches a tree-depth cap here: pass a depth above max_leapfrog_steps.
+        depth = int(math.log2(settings.max_leapfrog_steps)) + 2
+        problems = check_convergence(
+            convergence_table(draws), stats, max_tree_depth=depth, warn=False
+        )
+        if not np.all(stats["laplace_whitening"]):
+            problems.append(
+                "the Hessian at the MAP is not positive definite, so ChEES ran unwhitened. "
+                "Remedy: check the law is identifiable on this data, or use method='nuts'."
+            )
+        if problems and warn:
+            warnings.warn(
+                "the fit did not converge; do not trust it:\n- " + "\n- ".join(problems),
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        return problems
+    problems = []
+    if not all(np.all(np.isfinite(v)) for v in draws.values()):
+        problems.append(f"method {method!r} returned non-finite values. Remedy: use method='nuts'.")
+    if "hessian_pd" in stats and not np.all(stats["hessian_pd"]):
+        problems.append(
+            "the Hessian at the MAP is not positive definite: the Laplace approximation is "
+            "invalid. Remedy: use method='nuts'."
+        )
+    if problems and warn:
+        warnings.warn("; ".join(problems), ConvergenceWarning, stacklevel=4)
+    return problems
+
+
+def _to_numpy(tree):
+    return {k: np.asarray(v) for k, v in tree.items()}
+
+
+def fit_one(
+    method: str,
+    law: Law,
+    clean: pd.DataFrame,
+    *,
+    seed: int,
+    noise: str,
+    settings,
+) -> Posterior:
+    """Run one non-default method on validated data (used by :func:`bayescale.fit`)."""
+    from ._inference import pad_rows
+
+    x = {k: clean[k].to_numpy() for k in law.inputs}
+    xp, yp, mask = pad_rows(x, clean[law.target].to_numpy(np.float64))
+    draws, stats = _single(method, law, noise, settings)(jax.random.PRNGKey(seed), xp, yp, mask)
+    draws, stats = _to_numpy(draws), _to_numpy(stats)
+    problems = _problems(method, settings, draws, stats, warn=True)
+    return Posterior(
+        law=law,
+        noise=noise,
+        data=clean,
+        draws=draws,
+        stats=stats,
+        method=method,
+        seed=seed,
+        settings={k: v for k, v in dataclasses.asdict(settings).items() if k != "progress"},
+        problems=tuple(problems),
+    )
+
+
+def fit_many(
+    law: Law,
+    datasets: Sequence[pd.DataFrame],
+    *,
+    method: str = "chees",
+    seed: int = 0,
+    noise: str = "normal",
+    priors: Mapping[str, dist.Distribution] | None = None,
+    devices: Sequence[jax.Device] | None = None,
+    **options: Any,
+) -> list[Posterior]:
+    """Fit one law to many datasets in one compiled call, sharded over devices.
+
+    Bootstrap replicates, leave-future-out folds, sensitivity sweeps, the groups of a study:
+    datasets may differ in length (rows are padded to a common multiple of 32 and masked). The
+    dataset axis is vmapped and sharded over ``devices`` with ``jax.sharding``; the number of
+    datasets is padded up to a multiple of the device count (padding fits are discarded). The
+    compiled function is cached per (method, law, noise, settings, devices) and padded shape:
+    calling again with same-shaped data does not recompile.
+
+    Args:
+        law: The law to fit.
+        datasets: DataFrames with the law's input and target columns.
+        method: ``"chees"`` (default: lock-step ChEES-HMC, the batch-friendly sampler),
+            ``"nuts"``, ``"laplace"``, ``"map"``, ``"svi"`` or ``"hoffmann"``.
+        seed: Dataset ``i`` uses ``jax.random.fold_in(PRNGKey(seed), i)``.
+        noise: Noise model (``"normal"``, ``"student_t"``).
+        priors: Replacement priors, as in :func:`bayescale.fit`.
+        devices: Devices to shard over (default ``jax.local_devices()``; with
+            ``jax.distributed`` pass ``jax.devices()``).
+        **options: Fields of the method's settings (e.g. ``num_chains=8``, ``num_warmup=500``
+            for ``"chees"``; ``num_bootstrap=200`` for ``"hoffmann"``).
+
+    Returns:
+        One :class:`Posterior` per dataset, in order. Failed diagnostics are listed in each
+        ``Posterior.problems``; one :class:`ConvergenceWarning` says how many fits failed.
+
+    Example:
+        >>> import bayescale as bs
+        >>> from bayescale.models import chinchilla
+        >>> df = bs.datasets.load("chinchilla", variant="epoch")
+        >>> folds = [df[df.N < q] for q in (1e9, 3e9, 1e10)]
+        >>> posts = bs.fit_many(chinchilla, folds, seed=0)
+    """
+    if not isinstance(law, Law):
+        raise TypeError(f"law must be a bayescale.Law, got {type(law).__name__}")
+    check_noise(noise)
+    if isinstance(datasets, pd.DataFrame) or not len(datasets):
+        raise DataError("datasets must be a non-empty list of DataFrames")
+    settings = make_settings(method, **options)
+    if priors:
+        law = law.with_priors(**priors)
+    clean = []
+    for i, df in enumerate(datasets):
+        try:
+            clean.append(
+                validate(
+                    df,
+                    law.inputs,
+                    law.target,
+                    min_rows=law.min_rows,
+                    target_positive=law.link == "log",
+                )
+            )
+        except DataError as err:
+            raise DataError(f"dataset {i}: {err}") from None
+    devices = tuple(devices if devices is not None else jax.local_devices())
+    n_dev = len(devices)
+    k = len(clean)
+    k_pad = -(-k // n_dev) * n_dev
+    m = -(-max(len(c) for c in clean) // _ROW_BUCKET) * _ROW_BUCKET
+    xs = {name: np.empty((k_pad, m)) for name in law.inputs}
+    ys = np.empty((k_pad, m))
+    masks = np.zeros((k_pad, m), dtype=bool)
+    for i in range(k_pad):
+        c = clean[i] if i < k else clean[0]
+        n = len(c)
+        idx = np.concatenate([np.arange(n), np.zeros(m - n, dtype=int)])
+        for name in law.inputs:
+            xs[name][i] = c[name].to_numpy(np.float64)[idx]
+        ys[i] = c[law.target].to_numpy(np.float64)[idx]
+        masks[i, :n] = True
+    base = jax.random.PRNGKey(seed)
+    keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(k_pad))
+    fn, shard = _batched(method, law, noise, settings, devices)
+    args = jax.device_put((keys, xs, ys, masks), shard)
+    draws, stats = fn(*args)
+    draws, stats = _to_numpy(draws), _to_numpy(stats)
+    settings_dict = {k: v for k, v in dataclasses.asdict(settings).items() if k != "progress"}
+    out = []
+    failed = 0
+    for i in range(k):
+        d = {name: v[i] for name, v in draws.items()}
+        st = {name: v[i] for name, v in stats.items()}
+        problems = _problems(method, settings, d, st, warn=False)
+        failed += bool(problems)
+        out.append(
+            Posterior(
+                law=law,
+                noise=noise,
+                data=clean[i],
+                draws=d,
+                stats=st,
+                method=method,
+                seed=seed,
+                settings={**settings_dict, "fit_many_index": i},
+                problems=tuple(problems),
+            )
+        )
+    if failed:
+        warnings.warn(
+            f"{failed} of {k} fits failed their diagnostics; see Posterior.problems of each.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return out
