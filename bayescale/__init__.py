@@ -64,3 +64,9 @@ def __getattr__(name: str):
 
         return importlib.import_module(".plot", __name__)
     raise AttributeError(f"module 'bayescale' has no attribute {name!r}")
+
+# Many fits per compiled call, accelerator-shaped sampling, compile cache (issue 6).
+from ._many import enable_compilation_cache as enable_compilation_cache  # noqa: E402
+from ._many import fit_many as fit_many  # noqa: E402
+
+__all__ += ["enable_compilation_cache", "fit_many"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import jax
 import numpyro.distributions as dist
@@ -33,6 +34,7 @@ def fit(
     dense_mass: bool = True,
     max_tree_depth: int = 10,
     progress: bool = False,
+    **options: Any,
 ) -> Posterior:
     """Fit a scaling law to measurements by NUTS and return its posterior.
 
@@ -49,7 +51,11 @@ def fit(
         noise: ``"normal"`` (Normal on log-loss) or ``"student_t"`` (robust to outliers).
         priors: Replacement priors for sampling-space parameters, e.g.
             ``{"alpha": dist.Uniform(0, 1)}``.
-        method: Inference method; ``"nuts"``.
+        method: Inference method: ``"nuts"`` (default); ``"chees"`` (ChEES-HMC, chains in
+            lock-step, for accelerators and many fits); ``"laplace"``, ``"svi"``, ``"map"``
+            (fast approximations through optax, ``Posterior.approximate`` is True);
+            ``"hoffmann"`` (Hoffmann/Epoch Huber point fit from Hoffmann's grid, optional
+            bootstrap). See ``bayescale._many.METHODS``.
         num_chains: Independent chains (vectorised on one device).
         num_warmup: Adaptation steps per chain.
         num_samples: Kept draws per chain.
@@ -58,6 +64,8 @@ def fit(
         dense_mass: Adapt a dense mass matrix (the posterior is strongly correlated).
         max_tree_depth: NUTS tree depth limit.
         progress: Show a progress bar while sampling.
+        **options: Settings of a method other than NUTS, e.g. ``num_bootstrap=4000`` for
+            ``"hoffmann"``, ``num_inits=8`` for ``"map"`` (unknown names are rejected).
 
     Returns:
         The :class:`Posterior`.
@@ -74,8 +82,24 @@ def fit(
             f"got {type(law).__name__}"
         )
     check_noise(noise)
-    if method != "nuts":
-        raise ValueError(f"unknown method {method!r}; available: 'nuts'")
+    if method != "nuts":  # other methods (issue 6): bayescale._many.METHODS
+        return _fit_other(
+            law,
+            data,
+            method=method,
+            seed=seed,
+            noise=noise,
+            priors=priors,
+            common={
+                "num_chains": num_chains,
+                "num_warmup": num_warmup,
+                "num_samples": num_samples,
+                "target_accept_prob": target_accept_prob,
+            },
+            options=options,
+        )
+    if options:
+        raise TypeError(f"method 'nuts' has no option(s) {sorted(options)}")
     if priors:
         law = law.with_priors(**priors)
     clean = validate(
@@ -107,3 +131,27 @@ def fit(
         settings=settings_dict,
         problems=tuple(problems),
     )
+
+
+def _fit_other(law, data, *, method, seed, noise, priors, common, options) -> Posterior:
+    """``fit`` for the methods other than NUTS: ChEES, MAP, Laplace, SVI, Hoffmann (issue 6).
+
+    ``num_chains``, ``num_warmup``, ``num_samples`` and ``target_accept_prob`` apply where the
+    method has them; ``options`` are further fields of the method's settings.
+    """
+    import dataclasses
+
+    from ._many import METHODS, fit_one, make_settings
+
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; available: {sorted(METHODS)}")
+    if priors:
+        law = law.with_priors(**priors)
+    clean = validate(
+        data, law.inputs, law.target, min_rows=law.min_rows, target_positive=law.link == "log"
+    )
+    fields = {f.name for f in dataclasses.fields(METHODS[method][1])}
+    settings = make_settings(
+        method, **{**{k: v for k, v in common.items() if k in fields}, **options}
+    )
+    return fit_one(method, law, clean, seed=seed, noise=noise, settings=settings)
