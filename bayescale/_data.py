@@ -86,8 +86,12 @@ _BITS_PATTERN = re.compile(r"(bits?\b|bits?_|_bits?|\bbp[bc]\b|bp[bc]_|_bp[bc]|l
 _GROUP_NAMES = ("group",)
 
 
+def _label(value) -> str:
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _rows(mask: np.ndarray, index: pd.Index, limit: int = 5) -> str:
-    labels = [repr(index[i]) for i in np.flatnonzero(mask)[:limit]]
+    labels = [_label(index[i]) for i in np.flatnonzero(mask)[:limit]]
     more = int(mask.sum()) - len(labels)
     return ", ".join(labels) + (f" (and {more} more)" if more > 0 else "")
 

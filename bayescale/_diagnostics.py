@@ -123,17 +123,36 @@ class FitError(ValueError):
     finite anywhere the priors reach)."""
 
 
-def check_finite_draws(draws: dict[str, np.ndarray]) -> list[str]:
-    """A problem when any posterior draw is NaN/inf (the sampler left the log density's
-    support or never found a finite starting point)."""
+def check_finite_draws(
+    draws: dict[str, np.ndarray], stats: dict[str, np.ndarray] | None = None
+) -> list[str]:
+    """A problem when any posterior draw is NaN/inf, or when the sampler never moved from a
+    point of non-finite log density (non-finite energy, or every transition divergent with
+    constant chains): NUTS could not be initialised."""
+    remedy = (
+        "Remedy: check the data's units and range against the law (e.g. a log of a negative "
+        "number), restrict the priors to the region where the law is defined, or reparameterise."
+    )
     bad = [k for k, v in draws.items() if not np.all(np.isfinite(np.asarray(v, np.float64)))]
-    if not bad:
-        return []
-    return [
-        f"non-finite draws of {bad}: the log density was not finite at initialisation or "
-        "became non-finite during sampling. Remedy: check the data's units and range against "
-        "the law, tighten priors to the region where the law is defined, or reparameterise."
-    ]
+    if bad:
+        return [
+            f"non-finite draws of {bad}: the log density was not finite at initialisation or "
+            f"became non-finite during sampling. {remedy}"
+        ]
+    if stats:
+        energy = np.asarray(stats.get("energy", 0.0), np.float64)
+        diverging = np.asarray(stats.get("diverging", False))
+        frozen = all(
+            np.all(np.ptp(np.asarray(v, np.float64), axis=1) == 0)
+            for v in draws.values()
+            if np.ndim(v) == 2
+        )
+        if not np.all(np.isfinite(energy)) or (bool(np.all(diverging)) and frozen):
+            return [
+                "non-finite log density at initialisation: every transition diverged and the "
+                f"chains never moved from their starting point. {remedy}"
+            ]
+    return []
 
 
 # A posterior median this many prior standard deviations from the prior mean: the data pull the
@@ -192,12 +211,19 @@ def check_prior_conflict(law, noise: str, draws: dict[str, np.ndarray]) -> list[
     ]
 
 
-def check_draws(law, noise: str, draws: dict[str, np.ndarray], *, warn: bool = True) -> list[str]:
+def check_draws(
+    law,
+    noise: str,
+    draws: dict[str, np.ndarray],
+    stats: dict[str, np.ndarray] | None = None,
+    *,
+    warn: bool = True,
+) -> list[str]:
     """The checks on the draws themselves, after :func:`check_convergence`: non-finite draws
     (:func:`check_finite_draws`) and priors that exclude the data
     (:func:`check_prior_conflict`); warns once (:class:`PriorWarning` or
     :class:`ConvergenceWarning`) listing them."""
-    finite = check_finite_draws(draws)
+    finite = check_finite_draws(draws, stats)
     conflict = [] if finite else check_prior_conflict(law, noise, draws)
     problems = finite + conflict
     if problems and warn:

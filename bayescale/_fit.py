@@ -118,7 +118,7 @@ def fit(
     y = clean[law.target].to_numpy()
     draws, stats = run_nuts(jax.random.PRNGKey(seed), law, noise, x, y, settings)
     problems = check_convergence(convergence_table(draws), stats, max_tree_depth=max_tree_depth)
-    problems += check_draws(law, noise, draws)  # non-finite draws, priors excluding the data
+    problems += check_draws(law, noise, draws, stats)  # non-finite draws, priors excluding the data
     settings_dict = {k: v for k, v in vars(settings).items() if k != "progress"}
     return Posterior(
         law=law,

@@ -462,11 +462,30 @@ def test_priors_that_exclude_the_data_are_flagged(chinchilla_post):
     assert chinchilla_post.ok, chinchilla_post.problems
 
 
-def test_non_finite_log_density_is_flagged():
+def test_non_finite_draws_are_flagged():
     draws = {"a": np.array([[np.nan, 1.0], [2.0, 3.0]])}
     with pytest.warns(ConvergenceWarning, match=r"non-finite draws of \['a'\].*Remedy"):
         problems = check_draws(chinchilla, "normal", draws)
     assert len(problems) == 1
+
+
+def test_non_finite_log_density_at_init_is_flagged():
+    # log(c - log N) with c ~ Normal(0, 1) and log N ~ 20: the law is NaN wherever the priors
+    # reach, so NUTS cannot start; the fit must say so, not return a quiet constant chain.
+    import jax.numpy as jnp
+    import numpyro.distributions as dist
+
+    law = bs.Law(
+        name="undefined_here",
+        inputs=("N",),
+        params=(bs.Parameter("c", dist.Normal(0.0, 1.0)),),
+        mean_fn=lambda t, x: jnp.log(t["c"] - jnp.log(x["N"])),
+    )
+    with pytest.warns(ConvergenceWarning):
+        post = bs.fit(law, _good(), num_chains=2, num_warmup=20, num_samples=50)
+    assert not post.ok
+    assert any("non-finite log density at initialisation" in p for p in post.problems)
+    assert "FAILED DIAGNOSTICS" in repr(post)
 
 
 # ------------------------------------------------------------------ saved posteriors
