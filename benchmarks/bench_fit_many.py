@@ -1,0 +1,99 @@
+"""fit_many throughput: fits/s for K = 1, 10, 100 (, 1000) simulated Chinchilla datasets.
+
+Each dataset: 250 points simulated like ../shared/bench/chin.py (E=1.82, A=482, B=2085,
+alpha=0.35, beta=0.37, lognormal noise 0.02). Each fit: ChEES-HMC, 4 chains x (500 + 500) in
+lock-step (bayescale.fit_many(method="chees")), and for comparison the Laplace approximation.
+For each K the first call includes compilation; the second call (new datasets, same shape) does
+not recompile. "wall" is what the user waits for, Posterior objects and diagnostics included.
+
+Usage: python benchmarks/bench_fit_many.py [MAX_K] [METHODS]
+  e.g. python benchmarks/bench_fit_many.py 100 chees,laplace   (JAX_PLATFORMS=cpu for the CPU)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from bayescale.models import chinchilla
+
+import bayescale as bs
+
+TRUE = {"E": 1.82, "A": 482.0, "B": 2085.0, "alpha": 0.35, "beta": 0.37}
+
+
+def simulate(seed: int, n: int = 250, sigma: float = 0.02) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    N = np.exp(rng.uniform(np.log(7e7), np.log(1.6e10), n))
+    D = np.exp(rng.uniform(np.log(5e9), np.log(5e11), n))
+    L = TRUE["E"] + TRUE["A"] / N ** TRUE["alpha"] + TRUE["B"] / D ** TRUE["beta"]
+    return pd.DataFrame({"N": N, "D": D, "loss": L * np.exp(sigma * rng.standard_normal(n))})
+
+
+OPTIONS = {
+    "chees": {"num_chains": 4, "num_warmup": 500, "num_samples": 500},
+    "laplace": {"num_chains": 4, "num_samples": 500},
+    "nuts": {"num_chains": 4, "num_warmup": 500, "num_samples": 500},
+}
+
+
+def run_table(ks, methods, *, guard_s: float = 420.0, reps: int = 2) -> list[dict]:
+    """Time fit_many for each method and K; returns the rows (and prints them as it goes)."""
+    import jax
+
+    t0 = time.perf_counter()
+    rows = []
+    for method in methods:
+        for k in ks:
+            if time.perf_counter() - t0 > guard_s:
+                print(f"# guard {guard_s:.0f}s reached: skipping {method} K={k}", flush=True)
+                continue
+            for rep in range(reps):
+                frames = [simulate(1000 * rep + i) for i in range(k)]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    t = time.perf_counter()
+                    posts = bs.fit_many(
+                        chinchilla, frames, method=method, seed=rep, **OPTIONS[method]
+                    )
+                    wall = time.perf_counter() - t
+                rhat = np.array([p.diagnostics["r_hat"].max() for p in posts])
+                div = int(sum(int(np.sum(p.stats.get("diverging", 0))) for p in posts))
+                z = np.array(
+                    [
+                        (p.samples["alpha"].mean() - TRUE["alpha"]) / p.samples["alpha"].std()
+                        for p in posts
+                    ]
+                )
+                row = {
+                    "device": jax.devices()[0].platform,
+                    "n_devices": len(jax.local_devices()),
+                    "method": method,
+                    "K": k,
+                    "call": "first (compile)" if rep == 0 else "second",
+                    "wall_s": round(wall, 2),
+                    "fits_per_s": round(k / wall, 2),
+                    "frac_rhat_le_1.01": round(float(np.mean(rhat <= 1.01)), 3),
+                    "divergences": div,
+                    "cover90_alpha": round(float(np.mean(np.abs(z) < 1.645)), 3),
+                }
+                rows.append(row)
+                print(row, flush=True)
+    return rows
+
+
+def main():
+    max_k = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    methods = (sys.argv[2] if len(sys.argv) > 2 else "chees,laplace").split(",")
+    ks = [k for k in (1, 10, 100, 1000) if k <= max_k]
+    rows = run_table(ks, methods, guard_s=float(os.environ.get("GUARD", 900)))
+    print()
+    print(pd.DataFrame(rows).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""GPU benchmark (prepared for one H100; not run on the 2-core development machine).
+
+One script, <= 8 minutes: in one session on the GPU machine it runs
+  1. the baseline ../shared/bench/gpu_anchor.py (hand-written NumPyro NUTS, whole MCMC jitted,
+     one fit x 3 and vmap over K=10 datasets) on the GPU, with GUARD seconds;
+  2. bayescale.fit_many(method="chees") (4 chains x (500 + 500) per dataset, lock-step ChEES)
+     for K = 1, 10, 100, 1000 on the GPU;
+  3. the same fit_many table on the same machine's CPU (JAX_PLATFORMS=cpu, K <= 100) for the
+     GPU-vs-CPU ratio;
+and prints the tables. Goal (issue 6): 1000 posteriors (4 chains, R-hat <= 1.01) in < 30 s on
+the H100, and the GPU faster than the CPU from K = 100 up.
+
+Usage (from the repository root, on the GPU machine; blackjax must be installed, e.g. from a
+wheel carried along: pip install --no-deps wheels/blackjax-*.whl):
+    python benchmarks/bench_gpu.py [path/to/shared/bench]
+Budget knobs: ANCHOR_GUARD (default 120 s), GPU_GUARD (200 s), CPU_GUARD (120 s).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCH = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "shared", "bench")
+
+
+def run(cmd, env, timeout):
+    t = time.perf_counter()
+    try:
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+        text = out.stdout + out.stderr[-2000:]
+    except subprocess.TimeoutExpired as err:
+        text = (err.stdout or b"").decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
+        text += f"\n# timed out after {timeout} s"
+    print(f"$ {' '.join(cmd)}  ({time.perf_counter() - t:.0f} s)\n{text}", flush=True)
+
+
+def main():
+    env = dict(os.environ)
+    anchor_guard = int(os.environ.get("ANCHOR_GUARD", 120))
+    gpu_guard = int(os.environ.get("GPU_GUARD", 200))
+    cpu_guard = int(os.environ.get("CPU_GUARD", 120))
+    print("== 1. baseline: hand-written NumPyro NUTS (gpu_anchor.py) on the GPU ==", flush=True)
+    run(
+        [sys.executable, os.path.join(BENCH, "gpu_anchor.py"), "10"],
+        {**env, "GUARD": str(anchor_guard)},
+        anchor_guard + 90,
+    )
+    print("== 2. bayescale.fit_many(method='chees') on the GPU ==", flush=True)
+    run(
+        [sys.executable, os.path.join(HERE, "bench_fit_many.py"), "1000", "chees"],
+        {**env, "GUARD": str(gpu_guard)},
+        gpu_guard + 120,
+    )
+    print("== 3. the same on this machine's CPU ==", flush=True)
+    run(
+        [sys.executable, os.path.join(HERE, "bench_fit_many.py"), "100", "chees"],
+        {**env, "JAX_PLATFORMS": "cpu", "GUARD": str(cpu_guard)},
+        cpu_guard + 120,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""fit_many: one compiled call over many datasets (padding/masking), sharding over devices, no
+retrace for same-shaped data, persistent compilation cache, and the lock-step ChEES sampler."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from bayescale.models import chinchilla
+
+import bayescale as bs
+from bayescale._many import TRACE_COUNT
+
+TRUE = {"E": 1.82, "A": 482.0, "B": 2085.0, "alpha": 0.35, "beta": 0.37}
+
+
+def simulate(seed: int, n: int, sigma: float = 0.02) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    N = np.exp(rng.uniform(np.log(7e7), np.log(1.6e10), n))
+    D = np.exp(rng.uniform(np.log(5e9), np.log(5e11), n))
+    L = TRUE["E"] + TRUE["A"] / N ** TRUE["alpha"] + TRUE["B"] / D ** TRUE["beta"]
+    return pd.DataFrame({"N": N, "D": D, "loss": L * np.exp(sigma * rng.standard_normal(n))})
+
+
+@pytest.fixture(scope="module")
+def datasets():
+    # different lengths: 40 and 70 rows pad to 64 and 96 -> common 96
+    return [simulate(0, 40), simulate(1, 70), simulate(2, 55)]
+
+
+def test_many_equals_one_at_a_time_despite_padding(datasets):
+    posts = bs.fit_many(chinchilla, datasets, method="map", seed=0)
+    assert len(posts) == 3
+    for df, post in zip(datasets, posts, strict=True):
+        assert post.method == "map" and post.approximate
+        assert len(post.data) == len(df)  # the padded rows are not part of the result
+        one = bs.fit(chinchilla, df, method="map", seed=0)
+        for k in ("E", "alpha", "beta"):
+            # the same optimum (L-BFGS tolerance), so padding/masking changed nothing
+            assert post.samples[k][0] == pytest.approx(one.samples[k][0], rel=1e-4), k
+
+
+def test_second_same_shaped_call_does_not_retrace(datasets):
+    bs.fit_many(chinchilla, datasets, method="map", seed=0)
+    before = TRACE_COUNT["map"]
+    shuffled = [simulate(10 + i, len(d)) for i, d in enumerate(datasets)]
+    posts = bs.fit_many(chinchilla, shuffled, method="map", seed=5)
+    assert TRACE_COUNT["map"] == before
+    assert all(np.isfinite(p.samples["alpha"][0]) for p in posts)
+    # a different padded shape does trace again
+    bs.fit_many(chinchilla, [simulate(20, 150)], method="map", seed=0)
+    assert TRACE_COUNT["map"] == before + 1
+
+
+def test_bad_dataset_is_named(datasets):
+    bad = datasets[1].copy()
+    bad.loc[bad.index[3], "loss"] = np.nan
+    with pytest.raises(bs.DataError, match=r"dataset 1: .*'loss'"):
+        bs.fit_many(chinchilla, [datasets[0], bad], method="map")
+    with pytest.raises(TypeError, match="no option"):
+        bs.fit_many(chinchilla, datasets, method="map", num_bootstrap=4)
+
+
+_SUBPROCESS = textwrap.dedent(
+    """
+    import json, os, sys
+    import jax, numpy as np, pandas as pd
+    import bayescale as bs
+    from bayescale.models import chinchilla
+    cache = sys.argv[1]
+    bs.enable_compilation_cache(cache, min_compile_time_s=0.0)
+    frames = [pd.read_json(p) for p in sys.argv[2:]]
+    posts = bs.fit_many(chinchilla, frames, method="map", seed=0)
+    print(json.dumps({
+        "devices": len(jax.local_devices()),
+        "alpha": [float(p.samples["alpha"][0]) for p in posts],
+        "cache_files": len(os.listdir(cache)),
+    }))
+    """
+)
+
+
+def test_sharded_over_two_cpu_devices_and_compile_cache(datasets, tmp_path):
+    """The multi-device path: 3 datasets padded to 4 and sharded over 2 forced host devices,
+    in a subprocess (XLA_FLAGS must be set before JAX starts)."""
+    paths = []
+    for i, df in enumerate(datasets):
+        p = tmp_path / f"d{i}.json"
+        df.to_json(p)
+        paths.append(str(p))
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    env.pop("JAX_PLATFORMS", None)
+    cache = tmp_path / "jax_cache"
+    out = subprocess.run(
+        [sys.executable, "-c", _SUBPROCESS, str(cache), *paths],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["devices"] == 2
+    assert result["cache_files"] > 0
+    here = bs.fit_many(chinchilla, datasets, method="map", seed=0)
+    np.testing.assert_allclose(
+        result["alpha"], [p.samples["alpha"][0] for p in here], rtol=1e-4, atol=0
+    )
+
+
+@pytest.mark.slow
+def test_chees_many_recovers_truth_with_good_diagnostics():
+    frames = [simulate(100 + i, 120) for i in range(4)]
+    posts = bs.fit_many(chinchilla, frames, method="chees", seed=1, num_chains=8)
+    z = []
+    for post in posts:
+        assert not post.approximate
+        assert post.draws["alpha"].shape == (8, 500)
+        s = post.summary()
+        assert s["r_hat"].max() <= 1.01, post.problems
+        assert int(post.stats["diverging"].sum()) == 0
+        z.append([(s.loc[k, "mean"] - TRUE[k]) / s.loc[k, "sd"] for k in ("E", "alpha", "beta")])
+    # 12 z-scores of a calibrated posterior: all within 3.5 sd (p ~ 0.006 to fail by chance)
+    assert np.max(np.abs(z)) < 3.5
