@@ -1,0 +1,362 @@
+r"""``compare``: which law form do the data support? Several answers, side by side.
+
+For posteriors of different laws fitted to the same rows:
+
+* **PSIS-LOO** (Vehtari, Gelman & Gabry 2017) through arviz-stats: the expected log pointwise
+  predictive density :math:`\mathrm{elpd}_{loo} = \sum_i \log p(y_i \mid y_{-i})`, its standard
+  error, differences to the best law with the standard error of the paired difference, and the
+  Pareto :math:`\hat k` of every row (a warning names the rows with :math:`\hat k > 0.7`, where
+  the importance-sampling estimate is unreliable).
+* **WAIC** (Watanabe 2010), computed from the pointwise log likelihood
+  :math:`\ell_{si} = \log p(y_i \mid \theta_s)`:
+  :math:`\mathrm{elpd}_{waic} = \sum_i \big(\log \tfrac1S\sum_s e^{\ell_{si}} -
+  \mathrm{Var}_s\, \ell_{si}\big)`.
+* **Stacking** (Yao et al. 2018) and **pseudo-BMA** weights of the LOO predictive densities.
+* **Log evidence** :math:`\log p(y \mid \text{law})` and Bayes factors, with their Monte Carlo
+  error (``bayescale._evidence``). Evidence depends on the priors; LOO and stacking do not, to
+  first order. :func:`bayescale.prior_sensitivity` shows how far the Bayes factors move.
+
+References:
+    Vehtari, Gelman & Gabry (2017), Practical Bayesian model evaluation using leave-one-out
+    cross-validation and WAIC, Statistics and Computing 27.
+    Yao, Vehtari, Simpson & Gelman (2018), Using stacking to average Bayesian predictive
+    distributions, Bayesian Analysis 13(3).
+    Watanabe (2010), Asymptotic equivalence of Bayes cross validation and widely applicable
+    information criterion, JMLR 11.
+    Kass & Raftery (1995), Bayes factors, JASA 90.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import math
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._data import DataError
+from ._evidence import Evidence, SmcSettings, log_evidence_bridge, log_evidence_smc
+from ._posterior import Posterior
+
+__all__ = ["Comparison", "compare", "PRIOR_NOTE", "ParetoKWarning"]
+
+PRIOR_NOTE = (
+    "log evidence and Bayes factors depend on the priors' widths (a prior twice as wide on a "
+    "well-determined parameter costs ~log 2 nats); elpd_loo, WAIC and the weights do not, to "
+    "first order. Check with bayescale.prior_sensitivity(posteriors)."
+)
+
+_K_THRESHOLD = 0.7
+
+
+class ParetoKWarning(UserWarning):
+    """PSIS-LOO is unreliable for some rows (Pareto k > 0.7)."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Comparison:
+    """The result of :func:`compare` (immutable).
+
+    Attributes:
+        table: One row per law, best first (by ``elpd_loo``): ``rank``, ``elpd_loo``, ``se``,
+            ``elpd_diff``, ``dse`` (standard error of the difference to the best), ``p_loo``,
+            ``elpd_waic``, ``waic_se``, ``p_waic``, ``weight`` (stacking), ``weight_pbma``
+            (pseudo-BMA), ``n_bad_k`` (rows with Pareto k > 0.7), and with evidence
+            ``log_evidence``, ``log_evidence_se``, ``log_bf`` (log Bayes factor against the
+            law of highest evidence) and ``log_bf_se``.
+        bayes_factors: Matrix of log Bayes factors :math:`\\log B_{ij} = \\log Z_i - \\log Z_j`
+            (rows over columns), or None without evidence.
+        bayes_factors_se: Monte Carlo standard errors of ``bayes_factors``.
+        pareto_k: Pareto k per law and row (DataFrame, rows of the data x laws).
+        evidence: The :class:`Evidence` estimate of each law (empty without evidence).
+        notes: Caveats to read with the table (the prior dependence of the evidence, rows with
+            a high Pareto k, fits that failed their diagnostics).
+    """
+
+    table: pd.DataFrame
+    bayes_factors: pd.DataFrame | None
+    bayes_factors_se: pd.DataFrame | None
+    pareto_k: pd.DataFrame
+    evidence: Mapping[str, Evidence]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def best(self) -> str:
+        """Name of the law ranked first by elpd_loo."""
+        return str(self.table.index[0])
+
+    _COLUMNS = (
+        "elpd_loo",
+        "se",
+        "elpd_diff",
+        "dse",
+        "p_loo",
+        "elpd_waic",
+        "weight",
+        "weight_pbma",
+        "log_evidence",
+        "log_evidence_se",
+        "log_bf",
+    )
+
+    def _short(self) -> pd.DataFrame:
+        return self.table[[c for c in self._COLUMNS if c in self.table.columns]]
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.width", 200, "display.max_columns", 30):
+            body = self._short().to_string(float_format=lambda v: f"{v:.3f}")
+        lines = [f"Comparison of {len(self.table)} laws (best first, by elpd_loo)", body]
+        lines += [f"! {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = f"<p><b>Comparison of {len(self.table)} laws</b> (best first, by elpd_loo)</p>"
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        return (
+            head
+            + self._short().to_html(float_format=lambda v: f"{v:.3f}")
+            + (f"<ul>{notes}</ul>" if notes else "")
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The table and notes as plain Python (for JSON)."""
+        table = self.table.replace({np.nan: None})
+        return {
+            "table": {str(k): v for k, v in table.to_dict(orient="index").items()},
+            "bayes_factors": None
+            if self.bayes_factors is None
+            else self.bayes_factors.to_dict(orient="index"),
+            "notes": list(self.notes),
+        }
+
+    def plot(self, ax=None):
+        """ELPD differences to the best law (+/- dse) with the stacking weight of each law.
+
+        Args:
+            ax: A matplotlib Axes to draw on (a new figure when None).
+
+        Returns:
+            The Axes.
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 0.6 * len(self.table) + 1.2))
+        t = self.table
+        pos = np.arange(len(t))[::-1]
+        ax.errorbar(
+            t["elpd_diff"],
+            pos,
+            xerr=t["dse"],
+            fmt="o",
+            color="C0",
+            capsize=3,
+            label="elpd_loo difference ± se",
+        )
+        ax.axvline(0.0, color="grey", lw=0.8, ls="--")
+        ax.set_yticks(pos)
+        ax.set_yticklabels(
+            [f"{name}\nw={w:.2f}" for name, w in zip(t.index, t["weight"], strict=True)]
+        )
+        ax.set_xlabel("elpd_loo difference to the best law (nats)")
+        ax.set_title("Law comparison: PSIS-LOO and stacking weights (w)")
+        ax.legend(loc="lower left", fontsize="small")
+        return ax
+
+
+# ----------------------------------------------------------------------------- helpers
+def _check_same_data(posteriors: Mapping[str, Posterior]) -> None:
+    names = list(posteriors)
+    ref_name = names[0]
+    ref = posteriors[ref_name]
+    for name in names[1:]:
+        post = posteriors[name]
+        if post.law.target != ref.law.target:
+            raise DataError(
+                f"models fitted to different data: {name!r} models {post.law.target!r}, "
+                f"{ref_name!r} models {ref.law.target!r}"
+            )
+        if len(post.data) != len(ref.data):
+            raise DataError(
+                f"models fitted to different data: {name!r} has {len(post.data)} rows, "
+                f"{ref_name!r} has {len(ref.data)}; compare laws fitted to the same rows"
+            )
+        target = ref.law.target
+        columns = [target] + [c for c in post.data.columns if c in ref.data.columns and c != target]
+        for col in columns:
+            a = post.data[col].to_numpy()
+            b = ref.data[col].to_numpy()
+            diff = ~np.isclose(a, b, rtol=1e-12, atol=0.0)
+            if diff.any():
+                i = int(np.flatnonzero(diff)[0])
+                raise DataError(
+                    f"models fitted to different data: column {col!r} differs between "
+                    f"{name!r} and {ref_name!r} at row {post.data.index[i]!r} "
+                    f"({a[i]:g} vs {b[i]:g}) and {int(diff.sum()) - 1} other row(s)"
+                )
+
+
+def _waic(ll: np.ndarray) -> tuple[float, float, float]:
+    """``(elpd_waic, se, p_waic)`` from a ``(draws, rows)`` pointwise log likelihood."""
+    s = ll.shape[0]
+    m = ll.max(axis=0)
+    lppd_i = m + np.log(np.exp(ll - m).sum(axis=0)) - math.log(s)
+    p_i = ll.var(axis=0, ddof=1)
+    elpd_i = lppd_i - p_i
+    n = elpd_i.size
+    return float(elpd_i.sum()), float(math.sqrt(n * elpd_i.var(ddof=1))), float(p_i.sum())
+
+
+def _loo_tree(ll: np.ndarray):
+    """A light DataTree (log likelihood only) for arviz-stats: ``ll`` is (chain, draw, row)."""
+    import arviz_base as azb
+
+    return azb.from_dict(
+        {"posterior": {"_draw": np.zeros(ll.shape[:2])}, "log_likelihood": {"obs": ll}},
+        dims={"obs": ["row"]},
+    )
+
+
+def _loo(ll: np.ndarray):
+    import arviz_stats as azs
+
+    with warnings.catch_warnings():
+        # We raise our own warning that names the rows.
+        warnings.simplefilter("ignore")
+        return azs.loo(_loo_tree(ll), pointwise=True)
+
+
+def _bad_rows(k: np.ndarray, index: pd.Index) -> list:
+    return [index[i] for i in np.flatnonzero(k > _K_THRESHOLD)]
+
+
+def _evidence_of(post: Posterior, method: str, seed: int, settings: SmcSettings | None):
+    if method == "bridge":
+        return log_evidence_bridge(post, seed=seed)
+    if method == "smc":
+        return log_evidence_smc(post.law, post.data, noise=post.noise, seed=seed, settings=settings)
+    raise ValueError(f"unknown evidence method {method!r}; choose 'bridge' or 'smc'")
+
+
+# ----------------------------------------------------------------------------- compare
+def compare(
+    posteriors: Mapping[str, Posterior],
+    *,
+    evidence: bool | str = True,
+    seed: int = 0,
+    smc_settings: SmcSettings | None = None,
+) -> Comparison:
+    """Compare laws fitted to the same data by PSIS-LOO, WAIC, stacking and evidence.
+
+    Args:
+        posteriors: ``{name: Posterior}``, at least two, all fitted to the same rows.
+        evidence: ``True`` or ``"bridge"``: log evidence by bridge sampling on each fit's draws
+            (cheap, no new sampling); ``"smc"``: by tempered SMC from the prior (BlackJAX;
+            independent of the fit, ~1 min per law on 2 cores); ``False``: skip it.
+        seed: Seed of the evidence estimator.
+        smc_settings: Settings for ``evidence="smc"``.
+
+    Returns:
+        A :class:`Comparison`; ``.table`` sorted best first.
+
+    Raises:
+        DataError: if the posteriors were fitted to different data.
+        TypeError: if a value is not a :class:`Posterior`.
+
+    Example:
+        >>> cmp = bayescale.compare({"chinchilla": p1, "kaplan": p2})
+        >>> cmp.table[["elpd_loo", "se", "weight", "log_evidence"]]
+    """
+    import arviz_stats as azs
+
+    if not isinstance(posteriors, Mapping) or len(posteriors) < 2:
+        raise ValueError("compare needs a dict of at least two posteriors: {name: Posterior}")
+    for name, post in posteriors.items():
+        if not isinstance(post, Posterior):
+            raise TypeError(
+                f"posteriors[{name!r}] is a {type(post).__name__}, not a bayescale.Posterior"
+            )
+    _check_same_data(posteriors)
+    if evidence is True:
+        evidence = "bridge"
+
+    notes: list[str] = []
+    index = next(iter(posteriors.values())).data.index
+    loos, rows, ks = {}, {}, {}
+    for name, post in posteriors.items():
+        ll = post.log_likelihood  # (chain, draw, row)
+        loo = _loo(ll)
+        loos[name] = loo
+        k = np.asarray(loo.pareto_k).reshape(-1)
+        ks[name] = k
+        bad = _bad_rows(k, index)
+        if bad:
+            shown = ", ".join(repr(b) for b in bad[:10]) + (" ..." if len(bad) > 10 else "")
+            msg = (
+                f"{name}: PSIS-LOO unreliable at {len(bad)} row(s) with Pareto k > "
+                f"{_K_THRESHOLD} (rows {shown}); these points are influential: refit without "
+                "them (exact LOO) or use noise='student_t'"
+            )
+            warnings.warn(msg, ParetoKWarning, stacklevel=2)
+            notes.append(msg)
+        if not post.ok:
+            notes.append(f"{name}: the fit failed its diagnostics; its numbers are unreliable")
+        elpd_w, se_w, p_w = _waic(ll.reshape(-1, ll.shape[-1]))
+        rows[name] = {
+            "elpd_loo": float(loo.elpd),
+            "se": float(loo.se),
+            "p_loo": float(loo.p),
+            "elpd_waic": elpd_w,
+            "waic_se": se_w,
+            "p_waic": p_w,
+            "n_bad_k": len(bad),
+        }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stack = azs.compare(loos, method="stacking", round_to="none")
+        pbma = azs.compare(loos, method="pseudo-BMA", round_to="none")
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table["elpd_diff"] = stack["elpd_diff"].reindex(table.index)
+    table["dse"] = stack["dse"].reindex(table.index)
+    table["weight"] = stack["weight"].reindex(table.index)
+    table["weight_pbma"] = pbma["weight"].reindex(table.index)
+
+    estimates: dict[str, Evidence] = {}
+    bf = bf_se = None
+    if evidence:
+        for name, post in posteriors.items():
+            estimates[name] = _evidence_of(post, evidence, seed, smc_settings)
+        table["log_evidence"] = [estimates[n].log_evidence for n in table.index]
+        table["log_evidence_se"] = [estimates[n].se for n in table.index]
+        top = table["log_evidence"].idxmax()
+        table["log_bf"] = table["log_evidence"] - table.loc[top, "log_evidence"]
+        table["log_bf_se"] = np.sqrt(
+            table["log_evidence_se"] ** 2 + table.loc[top, "log_evidence_se"] ** 2
+        )
+        table.loc[top, "log_bf_se"] = 0.0
+        z = table["log_evidence"].to_numpy()
+        e = table["log_evidence_se"].to_numpy()
+        bf = pd.DataFrame(z[:, None] - z[None, :], index=table.index, columns=table.index)
+        bf_se = pd.DataFrame(
+            np.sqrt(e[:, None] ** 2 + e[None, :] ** 2), index=table.index, columns=table.index
+        )
+        notes.append(f"{PRIOR_NOTE} Evidence estimator: {evidence}.")
+    table = table.sort_values(["elpd_loo"], ascending=False, kind="stable")
+    table.insert(0, "rank", np.arange(len(table)))
+    if bf is not None:
+        bf = bf.loc[table.index, table.index]
+        bf_se = bf_se.loc[table.index, table.index]
+    table.index.name = "law"
+    pareto_k = pd.DataFrame(ks, index=index)
+    return Comparison(
+        table=table,
+        bayes_factors=bf,
+        bayes_factors_se=bf_se,
+        pareto_k=pareto_k,
+        evidence=estimates,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,538 @@
+r"""Log marginal likelihood (evidence) of a law, with its Monte Carlo error.
+
+Two independent estimators, both in the model's unconstrained space (NumPyro's potential):
+
+* **Adaptive tempered SMC** (BlackJAX, the default). Particles move from the prior to the
+  posterior through :math:`p_t(\theta) \propto p(\theta) p(y \mid \theta)^{\lambda_t}`,
+  :math:`0 = \lambda_0 < \dots < \lambda_T = 1`, each :math:`\lambda_{t+1}` chosen so the
+  effective sample size of the incremental weights is ``target_ess``; HMC moves with the mass
+  matrix set to the particles' covariance keep the particles on the tempered target. The product
+  of the mean incremental weights is an unbiased estimate of :math:`Z = p(y)`:
+
+  .. math::
+      \hat Z = \prod_{t} \frac{1}{P}\sum_{i=1}^P
+      p(y \mid \theta_i^{(t)})^{\lambda_{t+1}-\lambda_t}.
+
+  Its Monte Carlo error comes from ``num_replicates`` independent runs: the reported
+  ``log_evidence`` is the mean of the replicate :math:`\log \hat Z_r` and ``log_evidence_se``
+  their standard deviation over :math:`\sqrt R`.
+* **Bridge sampling** (Meng & Wong 1996, iterative optimal bridge) on the NUTS draws of a fit,
+  with a Gaussian proposal fitted to the unconstrained draws, the error by the relative mean
+  squared error of Fruhwirth-Schnatter (2004) as in Gronau et al. (2017), with the posterior
+  half's autocorrelation taken into account through its effective sample size.
+
+The evidence, unlike LOO, depends on the priors' widths even where the data dominate the
+posterior: widening a prior of a parameter the data pin down by a factor :math:`k` lowers
+:math:`\log Z` by about :math:`\log k`. :func:`prior_sensitivity` measures this.
+
+References:
+    Del Moral, Doucet & Jasra (2006), Sequential Monte Carlo samplers, JRSS B 68(3).
+    Meng & Wong (1996), Simulating ratios of normalizing constants via a simple identity,
+    Statistica Sinica 6.
+    Fruhwirth-Schnatter (2004), Estimating marginal likelihoods for mixture and Markov switching
+    models using bridge sampling techniques, Econometrics Journal 7.
+    Gronau et al. (2017), A tutorial on bridge sampling, J. Math. Psych. 81.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Callable, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+import pandas as pd
+from jax.flatten_util import ravel_pytree
+from numpyro.distributions.transforms import biject_to
+from numpyro.infer.util import potential_energy
+
+from ._data import validate
+from ._inference import pad_rows
+from ._law import Law
+from ._model import build_model, check_noise
+
+__all__ = [
+    "Evidence",
+    "SmcSettings",
+    "log_evidence",
+    "log_evidence_smc",
+    "log_evidence_bridge",
+    "prior_sensitivity",
+    "widen_prior",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Evidence:
+    """A log marginal likelihood estimate.
+
+    Attributes:
+        log_evidence: Estimate of :math:`\\log p(y)` (nats), the target's density on its own
+            scale (e.g. loss in nats, not log-loss).
+        se: Monte Carlo standard error of ``log_evidence``.
+        method: ``"smc"`` or ``"bridge"``.
+        details: Estimator diagnostics (replicate values, tempering steps, iterations...).
+    """
+
+    log_evidence: float
+    se: float
+    method: str
+    details: Mapping = dataclasses.field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Evidence(log Z = {self.log_evidence:.3f} +/- {self.se:.3f}, {self.method})"
+
+
+@dataclasses.dataclass(frozen=True)
+class SmcSettings:
+    """Settings of the tempered SMC estimator (hashable: they key the compiled-runner cache).
+
+    Attributes:
+        num_particles: Particles per replicate.
+        num_replicates: Independent SMC runs; their spread gives the Monte Carlo error.
+        target_ess: Fraction of particles that stays effective at each tempering step.
+        num_mcmc_steps: HMC moves per particle per tempering step.
+        num_integration_steps: Leapfrog steps per HMC move.
+        max_steps: Cap on tempering steps (a run that hits it is reported as failed).
+    """
+
+    num_particles: int = 1000
+    num_replicates: int = 8
+    target_ess: float = 0.9
+    num_mcmc_steps: int = 5
+    num_integration_steps: int = 8
+    max_steps: int = 200
+
+
+# ----------------------------------------------------------------------------- the model pieces
+def _latent_sites(law: Law, noise: str, x, y, mask) -> dict[str, dist.Distribution]:
+    """Prior distributions of the model's latent sites (law parameters, then noise)."""
+    model = build_model(law, noise)
+    tr = numpyro.handlers.trace(numpyro.handlers.seed(model, 0)).get_trace(x=x, y=y, mask=mask)
+    return {
+        name: site["fn"]
+        for name, site in tr.items()
+        if site["type"] == "sample" and not site["is_observed"]
+    }
+
+
+def _densities(law: Law, noise: str, x, y, mask):
+    """``(sites, unravel, log_prior_u, log_lik)``: densities of a flat unconstrained vector.
+
+    ``log_prior_u`` includes the log-Jacobian of the constraining transforms, so
+    ``exp(log_prior_u)`` is a normalised density in unconstrained space; ``log_lik`` is the
+    log likelihood of the (masked) rows.
+    """
+    model = build_model(law, noise)
+    sites = _latent_sites(law, noise, x, y, mask)
+    _, unravel = ravel_pytree(
+        {k: jnp.zeros(jnp.shape(d.sample(jax.random.PRNGKey(0)))) for k, d in sites.items()}
+    )
+    none = jnp.zeros_like(mask, dtype=bool)
+
+    def log_prior_u(z):
+        return -potential_energy(model, (), {"x": x, "y": y, "mask": none}, unravel(z))
+
+    def log_joint_u(z):
+        return -potential_energy(model, (), {"x": x, "y": y, "mask": mask}, unravel(z))
+
+    def log_lik(z):
+        return log_joint_u(z) - log_prior_u(z)
+
+    return sites, unravel, log_prior_u, log_lik, log_joint_u
+
+
+def _to_unconstrained(sites: Mapping[str, dist.Distribution], values: Mapping) -> dict:
+    return {k: biject_to(d.support).inv(jnp.asarray(values[k])) for k, d in sites.items()}
+
+
+# ----------------------------------------------------------------------------- tempered SMC
+_SMC_CACHE: dict[tuple, Callable] = {}
+
+
+def _smc_runner(law: Law, noise: str, s: SmcSettings) -> Callable:
+    key = (law, noise, s)
+    if key in _SMC_CACHE:
+        return _SMC_CACHE[key]
+    import blackjax
+    from blackjax.smc import resampling
+    from blackjax.smc.adaptive_tempered import build_kernel
+
+    hmc_kernel = functools.partial(
+        blackjax.mcmc.hmc.build_kernel(), num_integration_steps=s.num_integration_steps
+    )
+
+    def one_run(rng_key, x, y, mask):
+        sites, unravel, log_prior_u, log_lik, _ = _densities(law, noise, x, y, mask)
+        init_key, run_key = jax.random.split(rng_key)
+        keys = jax.random.split(init_key, len(sites))
+        prior_draws = {
+            k: d.sample(kk, (s.num_particles,))
+            for (k, d), kk in zip(sites.items(), keys, strict=True)
+        }
+        z0 = jax.vmap(lambda v: ravel_pytree(v)[0])(_to_unconstrained(sites, prior_draws))
+        dim = z0.shape[1]
+        kernel = build_kernel(
+            log_prior_u,
+            log_lik,
+            hmc_kernel,
+            blackjax.mcmc.hmc.init,
+            resampling.systematic,
+            s.target_ess,
+        )
+        state = blackjax.smc.tempered.init(z0)
+
+        def cond(carry):
+            state, _, _, i, _, _ = carry
+            return (state.tempering_param < 1.0) & (i < s.max_steps)
+
+        def body(carry):
+            state, key, log_z, i, step_size, acc_sum = carry
+            key, sub = jax.random.split(key)
+            w = state.weights
+            mu = w @ state.particles
+            centred = state.particles - mu
+            cov = (centred * w[:, None]).T @ centred + 1e-9 * jnp.eye(dim)
+            params = {"step_size": step_size[None], "inverse_mass_matrix": cov[None]}
+            state, info = kernel(sub, state, s.num_mcmc_steps, params)
+            acc = jnp.mean(info.update_info.acceptance_rate)
+            # Keep HMC acceptance near 0.8: the tempered targets sharpen as lambda grows.
+            step_size = step_size * jnp.exp(jnp.clip(acc - 0.8, -0.5, 0.2))
+            return (
+                state,
+                key,
+                log_z + info.log_likelihood_increment,
+                i + 1,
+                step_size,
+                acc_sum + acc,
+            )
+
+        init = (state, run_key, jnp.float64(0.0), 0, jnp.float64(1.0 / dim**0.25), 0.0)
+        state, _, log_z, n_steps, _, acc_sum = jax.lax.while_loop(cond, body, init)
+        return log_z, n_steps, state.tempering_param, acc_sum / jnp.maximum(n_steps, 1)
+
+    def run(rng_key, x, y, mask):
+        keys = jax.random.split(rng_key, s.num_replicates)
+        return jax.vmap(lambda k: one_run(k, x, y, mask))(keys)
+
+    fn = jax.jit(run)
+    _SMC_CACHE[key] = fn
+    return fn
+
+
+def _data_arrays(law: Law, data: pd.DataFrame):
+    clean = validate(
+        data, law.inputs, law.target, min_rows=law.min_rows, target_positive=law.link == "log"
+    )
+    x = {k: clean[k].to_numpy() for k in law.inputs}
+    y = clean[law.target].to_numpy()
+    return x, y
+
+
+def log_evidence_smc(
+    law: Law,
+    data: pd.DataFrame,
+    *,
+    noise: str = "normal",
+    seed: int = 0,
+    settings: SmcSettings | None = None,
+) -> Evidence:
+    """Log evidence of ``law`` on ``data`` by adaptive tempered SMC (BlackJAX).
+
+    Args:
+        law: The law, with the priors that define its evidence.
+        data: Measurements with the law's inputs and target.
+        noise: The noise model.
+        seed: Seed of the PRNG key.
+        settings: :class:`SmcSettings`; the defaults suit laws with up to ~10 parameters.
+
+    Returns:
+        An :class:`Evidence` with ``method="smc"``; ``details`` holds the replicate
+        estimates, the number of tempering steps and the mean HMC acceptance rate.
+
+    Raises:
+        RuntimeError: if a replicate did not reach the posterior within ``max_steps``.
+    """
+    check_noise(noise)
+    s = settings or SmcSettings()
+    if s.num_replicates < 2:
+        raise ValueError("num_replicates must be at least 2 to estimate the Monte Carlo error")
+    x, y = _data_arrays(law, data)
+    xp, yp, mask = pad_rows(x, y)
+    fn = _smc_runner(law, noise, s)
+    log_z, n_steps, lam, acc = (np.asarray(a) for a in fn(jax.random.PRNGKey(seed), xp, yp, mask))
+    if np.any(lam < 1.0) or not np.all(np.isfinite(log_z)):
+        raise RuntimeError(
+            f"tempered SMC for law {law.name!r} did not reach the posterior (final temperatures "
+            f"{lam.round(3).tolist()} after {n_steps.tolist()} steps): raise "
+            "SmcSettings.max_steps or num_particles"
+        )
+    r = len(log_z)
+    return Evidence(
+        log_evidence=float(log_z.mean()),
+        se=float(log_z.std(ddof=1) / math.sqrt(r)),
+        method="smc",
+        details={
+            "replicates": log_z.tolist(),
+            "tempering_steps": n_steps.tolist(),
+            "acceptance_rate": float(acc.mean()),
+            "settings": dataclasses.asdict(s),
+            "seed": seed,
+        },
+    )
+
+
+# ----------------------------------------------------------------------------- bridge sampling
+def _log_q_batched(law, noise, x, y, mask):
+    _, _, _, _, log_joint_u = _densities(law, noise, x, y, mask)
+    return jax.jit(jax.vmap(log_joint_u))
+
+
+def log_evidence_bridge(
+    posterior,
+    *,
+    seed: int = 0,
+    max_iter: int = 1000,
+    tol: float = 1e-10,
+) -> Evidence:
+    r"""Log evidence from a fit's NUTS draws by bridge sampling (Meng & Wong 1996).
+
+    The proposal :math:`g` is a Gaussian fitted to the first half of each chain in unconstrained
+    space; the second half (:math:`N_1` draws) and :math:`N_2 = N_1` draws from :math:`g` enter
+    the iteration
+
+    .. math:: \hat Z^{(t+1)} = \frac{N_2^{-1}\sum_j \ell_{2j}/(s_1 \ell_{2j} + s_2 \hat Z^{(t)})}
+        {N_1^{-1}\sum_i 1/(s_1 \ell_{1i} + s_2 \hat Z^{(t)})},
+        \quad \ell = q(\theta)/g(\theta),
+
+    with :math:`s_1 = N_{1,\mathrm{eff}}/(N_{1,\mathrm{eff}} + N_2)`. The standard error of
+    :math:`\log \hat Z` is the square root of the relative mean squared error of
+    Fruhwirth-Schnatter (2004).
+
+    Args:
+        posterior: A :class:`bayescale.Posterior` (NUTS draws, at least 2 chains).
+        seed: Seed of the proposal draws.
+        max_iter: Iteration cap.
+        tol: Convergence tolerance on :math:`\log \hat Z`.
+
+    Returns:
+        An :class:`Evidence` with ``method="bridge"``.
+    """
+    from arviz_stats.base import array_stats
+
+    law, noise = posterior.law, posterior.noise
+    x = {k: posterior.data[k].to_numpy() for k in law.inputs}
+    y = posterior.data[law.target].to_numpy()
+    xp, yp, mask = pad_rows(x, y)
+    sites = _latent_sites(law, noise, xp, yp, mask)
+    draws_u = _to_unconstrained(sites, posterior.draws)  # (chain, draw) each
+    flat = jax.vmap(jax.vmap(lambda v: ravel_pytree(v)[0]))(draws_u)
+    flat = np.asarray(flat)  # (chain, draw, dim)
+    n_chain, n_draw, dim = flat.shape
+    half = n_draw // 2
+    fit_part = flat[:, :half].reshape(-1, dim)
+    iter_part = flat[:, half : 2 * half]  # (chain, half, dim)
+    mu = fit_part.mean(axis=0)
+    cov = np.cov(fit_part, rowvar=False).reshape(dim, dim)
+    proposal = dist.MultivariateNormal(jnp.asarray(mu), covariance_matrix=jnp.asarray(cov))
+    n1 = n_chain * half
+    n2 = n1
+    z_prop = np.asarray(proposal.sample(jax.random.PRNGKey(seed), (n2,)))
+    log_q = _log_q_batched(law, noise, xp, yp, mask)
+    post_flat = iter_part.reshape(-1, dim)
+    q11 = np.asarray(log_q(jnp.asarray(post_flat)))
+    q12 = np.asarray(proposal.log_prob(jnp.asarray(post_flat)))
+    q21 = np.asarray(log_q(jnp.asarray(z_prop)))
+    q22 = np.asarray(proposal.log_prob(jnp.asarray(z_prop)))
+    if not (np.all(np.isfinite(q11)) and np.all(np.isfinite(q12))):
+        raise RuntimeError("non-finite log density at a posterior draw; cannot bridge-sample")
+    q21 = np.where(np.isfinite(q21), q21, -np.inf)
+    l1 = q11 - q12  # log q/g at posterior draws
+    l2 = q21 - q22  # log q/g at proposal draws
+    # Effective size of the posterior half: the iteration treats the draws as independent.
+    ess = float(array_stats.ess(l1.reshape(n_chain, half), chain_axis=0, draw_axis=1))
+    ess = min(ess, n1)
+    s1 = ess / (ess + n2)
+    s2 = n2 / (ess + n2)
+    lstar = np.median(l1)
+    e1 = l1 - lstar
+    e2 = l2 - lstar
+    log_r = 0.0  # log(Z) - lstar
+    converged = False
+    it = 0
+    for it in range(max_iter):  # noqa: B007 -- the count is reported
+        # numerator: mean over proposal draws of l2 / (s1 l2 + s2 r); denominator: posterior.
+        num = np.logaddexp(np.log(s1) + e2, np.log(s2) + log_r)
+        log_num = _logmeanexp(e2 - num)
+        den = np.logaddexp(np.log(s1) + e1, np.log(s2) + log_r)
+        log_den = _logmeanexp(-den)
+        new = log_num - log_den
+        if abs(new - log_r) < tol:
+            log_r = new
+            converged = True
+            break
+        log_r = new
+    log_z = float(log_r + lstar)
+    # Relative MSE (Fruhwirth-Schnatter 2004; bridgesampling::error_measures).
+    # With p = q/Z and ratios to g: f1 = p/(s1 p + s2 g) at proposal draws, f2 = g/(s1 p + s2 g)
+    # at posterior draws.
+    p_g = np.exp(l2 - log_z)
+    p_p = np.exp(l1 - log_z)
+    f1 = p_g / (s1 * p_g + s2)
+    f2 = 1.0 / (s1 * p_p + s2)
+    term1 = f1.var(ddof=1) / f1.mean() ** 2 / n2
+    ess_f2 = float(array_stats.ess(f2.reshape(n_chain, half), chain_axis=0, draw_axis=1))
+    term2 = f2.var(ddof=1) / f2.mean() ** 2 / max(min(ess_f2, n1), 2.0)
+    se = float(math.sqrt(term1 + term2))
+    return Evidence(
+        log_evidence=log_z,
+        se=se,
+        method="bridge",
+        details={
+            "iterations": it + 1,
+            "converged": converged,
+            "n_posterior": n1,
+            "n_proposal": n2,
+            "ess_posterior": ess,
+            "seed": seed,
+        },
+    )
+
+
+def _logmeanexp(a: np.ndarray) -> float:
+    m = np.max(a)
+    return float(m + np.log(np.mean(np.exp(a - m))))
+
+
+# ----------------------------------------------------------------------------- conveniences
+def log_evidence(
+    posterior,
+    *,
+    method: str = "smc",
+    seed: int = 0,
+    settings: SmcSettings | None = None,
+) -> Evidence:
+    """Log evidence of a fitted law (its law, noise model, priors and data).
+
+    Args:
+        posterior: A :class:`bayescale.Posterior`.
+        method: ``"smc"`` (tempered SMC from the prior; needs no draws) or ``"bridge"``
+            (bridge sampling on the fit's NUTS draws).
+        seed: Seed of the estimator.
+        settings: :class:`SmcSettings` for ``method="smc"``.
+    """
+    if method == "smc":
+        return log_evidence_smc(
+            posterior.law, posterior.data, noise=posterior.noise, seed=seed, settings=settings
+        )
+    if method == "bridge":
+        return log_evidence_bridge(posterior, seed=seed)
+    raise ValueError(f"unknown evidence method {method!r}; choose 'smc' or 'bridge'")
+
+
+def widen_prior(prior: dist.Distribution, factor: float) -> dist.Distribution | None:
+    """The prior with its scale multiplied by ``factor`` (same location and support).
+
+    Normal, TruncatedNormal (same truncation bounds), HalfNormal, HalfCauchy, Cauchy, StudentT,
+    LogNormal and Uniform (widened about its centre, only when the wider interval keeps the
+    sign of its bounds) are handled; ``None`` for other families.
+    """
+    truncated = (
+        dist.TwoSidedTruncatedDistribution,
+        dist.LeftTruncatedDistribution,
+        dist.RightTruncatedDistribution,
+    )
+    if isinstance(prior, truncated):
+        if not isinstance(prior.base_dist, dist.Normal):
+            return None
+        base = prior.base_dist
+        return dist.TruncatedNormal(
+            base.loc,
+            base.scale * factor,
+            low=getattr(prior, "low", None),
+            high=getattr(prior, "high", None),
+        )
+    if isinstance(prior, dist.Normal):
+        return dist.Normal(prior.loc, prior.scale * factor)
+    if isinstance(prior, dist.HalfNormal):
+        return dist.HalfNormal(prior.scale * factor)
+    if isinstance(prior, dist.HalfCauchy):
+        return dist.HalfCauchy(prior.scale * factor)
+    if isinstance(prior, dist.Cauchy):
+        return dist.Cauchy(prior.loc, prior.scale * factor)
+    if isinstance(prior, dist.StudentT):
+        return dist.StudentT(prior.df, prior.loc, prior.scale * factor)
+    if isinstance(prior, dist.LogNormal):
+        return dist.LogNormal(prior.loc, prior.scale * factor)
+    if isinstance(prior, dist.Uniform):
+        low, high = float(prior.low), float(prior.high)
+        c, h = (low + high) / 2, (high - low) / 2 * factor
+        if (low >= 0 and c - h < 0) or (high <= 0 and c + h > 0):
+            return None  # a wider interval would cross zero and change the sign constraint
+        return dist.Uniform(c - h, c + h)
+    return None
+
+
+def prior_sensitivity(
+    posteriors: Mapping,
+    *,
+    factor: float = 2.0,
+    seed: int = 0,
+    settings: SmcSettings | None = None,
+) -> pd.DataFrame:
+    """How the log evidence and Bayes factors move when every law prior is ``factor`` wider.
+
+    Each law's evidence is re-estimated by tempered SMC (which samples from the prior, so no
+    refit is needed) with :func:`widen_prior` applied to every law parameter; the noise
+    model's priors are shared by all laws and left as they are.
+
+    Args:
+        posteriors: ``{name: Posterior}`` as given to :func:`bayescale.compare`.
+        factor: Scale multiplier for each prior (2 = twice as wide).
+        seed: Seed of the SMC runs.
+        settings: :class:`SmcSettings`.
+
+    Returns:
+        One row per law: ``log_evidence`` and ``log_evidence_wide`` with their ``_se``,
+        ``log_bf`` and ``log_bf_wide`` (against the best law under the default priors),
+        ``shift`` (the change of the log Bayes factor) and ``not_widened`` (parameters whose
+        prior family is not handled).
+    """
+    rows = {}
+    for name, post in posteriors.items():
+        law = post.law
+        wide, skipped = {}, []
+        for p in law.params:
+            w = widen_prior(p.prior, factor)
+            if w is None:
+                skipped.append(p.name)
+            else:
+                wide[p.name] = w
+        base = log_evidence_smc(law, post.data, noise=post.noise, seed=seed, settings=settings)
+        widened = log_evidence_smc(
+            law.with_priors(**wide), post.data, noise=post.noise, seed=seed, settings=settings
+        )
+        rows[name] = {
+            "log_evidence": base.log_evidence,
+            "log_evidence_se": base.se,
+            "log_evidence_wide": widened.log_evidence,
+            "log_evidence_wide_se": widened.se,
+            "not_widened": ", ".join(skipped),
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    best = table["log_evidence"].idxmax()
+    table["log_bf"] = table["log_evidence"] - table.loc[best, "log_evidence"]
+    table["log_bf_wide"] = table["log_evidence_wide"] - table.loc[best, "log_evidence_wide"]
+    table["shift"] = table["log_bf_wide"] - table["log_bf"]
+    table.attrs["factor"] = factor
+    table.attrs["reference"] = best
+    table.attrs["note"] = (
+        f"every law prior widened {factor:g}x (noise priors unchanged); log Bayes factors "
+        f"against {best!r}"
+    )
+    return table

@@ -1,0 +1,202 @@
+"""compare(): PSIS-LOO, WAIC, stacking / pseudo-BMA weights and evidence, side by side.
+
+Data are simulated from the Chinchilla law with a strong data term; the mis-specified
+alternative drops that term (``L = E + A/N^alpha``). The true law must win by every criterion.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import warnings
+
+import jax.numpy as jnp
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from bayescale.models import chinchilla
+from bayescale.models._chinchilla import D0, N0
+
+import bayescale as bs
+
+matplotlib.use("Agg")
+
+SETTINGS = {"num_warmup": 400, "num_samples": 500}
+
+# Sampling-space truth of the simulation (Epoch's refit of Chinchilla).
+TRUTH = {
+    "log_E": math.log(1.82),
+    "alpha": 0.35,
+    "beta": 0.37,
+    "log_A0": math.log(482.0) - 0.35 * math.log(N0),
+    "log_B0": math.log(2085.0) - 0.37 * math.log(D0),
+}
+
+# The mis-specified alternative: no data term.
+no_data_term = bs.Law(
+    name="no_data_term",
+    inputs=("N", "D"),
+    params=tuple(p for p in chinchilla.params if p.name in ("log_E", "log_A0", "alpha")),
+    mean_fn=lambda t, x: jnp.logaddexp(
+        t["log_E"], t["log_A0"] - t["alpha"] * (jnp.log(x["N"]) - math.log(N0))
+    ),
+    formula="L = E + A/N^alpha",
+)
+
+
+def simulate(n: int = 96, seed: int = 0, sigma: float = 0.02) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    N = np.exp(rng.uniform(np.log(7e7), np.log(1.6e10), n))
+    D = np.exp(rng.uniform(np.log(1e9), np.log(5e11), n))
+    t = TRUTH
+    mean = (
+        np.exp(t["log_E"])
+        + np.exp(t["log_A0"]) * (N / N0) ** -t["alpha"]
+        + np.exp(t["log_B0"]) * (D / D0) ** -t["beta"]
+    )
+    loss = mean * np.exp(sigma * rng.standard_normal(n))
+    return pd.DataFrame({"N": N, "D": D, "loss": loss}, index=[f"run_{i}" for i in range(n)])
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate()
+
+
+@pytest.fixture(scope="module")
+def fits(sim):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        true = bs.fit(chinchilla, sim, seed=0, **SETTINGS)
+        wrong = bs.fit(no_data_term, sim, seed=0, **SETTINGS)
+    return true, wrong
+
+
+@pytest.fixture(scope="module")
+def cmp(fits):
+    true, wrong = fits
+    return bs.compare({"no_data_term": wrong, "chinchilla": true})
+
+
+def test_true_law_preferred_by_every_criterion(cmp):
+    t = cmp.table
+    assert list(t.index) == ["chinchilla", "no_data_term"]
+    assert cmp.best == "chinchilla"
+    wrong = t.loc["no_data_term"]
+    # LOO: the difference is many standard errors of the paired difference.
+    assert wrong["elpd_diff"] < -5.0 * wrong["dse"]
+    # WAIC agrees.
+    assert t.loc["chinchilla", "elpd_waic"] > wrong["elpd_waic"] + 5.0 * wrong["dse"]
+    # Stacking and pseudo-BMA weights.
+    assert t.loc["chinchilla", "weight"] > 0.99
+    assert t.loc["chinchilla", "weight_pbma"] > 0.99
+    # Evidence: log Bayes factor far beyond its Monte Carlo error.
+    assert wrong["log_bf"] < -10.0 - 5.0 * wrong["log_bf_se"]
+    assert cmp.bayes_factors.loc["chinchilla", "no_data_term"] > 10.0
+    assert t.loc["chinchilla", "log_bf"] == 0.0
+
+
+def test_table_contract(cmp):
+    t = cmp.table
+    for col in ("elpd_loo", "se", "weight", "log_evidence", "log_evidence_se"):
+        assert col in t.columns
+    assert t.index.name == "law"
+    assert np.all(np.diff(t["elpd_loo"].to_numpy()) <= 0)  # best first
+    assert t["rank"].tolist() == [0, 1]
+    assert (t["se"] > 0).all() and (t["log_evidence_se"] > 0).all()
+    # WAIC and PSIS-LOO estimate the same quantity: close for a well-specified, smooth model.
+    assert abs(t.loc["chinchilla", "elpd_waic"] - t.loc["chinchilla", "elpd_loo"]) < 1.0
+    assert any("priors" in note for note in cmp.notes)
+
+
+def test_weights_sum_to_one(cmp):
+    assert cmp.table["weight"].sum() == pytest.approx(1.0, abs=1e-9)
+    assert cmp.table["weight_pbma"].sum() == pytest.approx(1.0, abs=1e-9)
+
+
+def test_identical_models_get_equal_weights(fits):
+    true, _ = fits
+    c = bs.compare({"a": true, "b": true}, evidence=False)
+    assert c.table["weight"].to_numpy() == pytest.approx([0.5, 0.5], abs=1e-6)
+    assert c.table["weight_pbma"].to_numpy() == pytest.approx([0.5, 0.5], abs=1e-12)
+    assert c.table["elpd_diff"].to_numpy() == pytest.approx([0.0, 0.0], abs=1e-12)
+    assert "log_evidence" not in c.table.columns
+
+
+def test_bayes_factor_of_law_to_itself_is_one_within_error(sim, fits):
+    """Two independent fits of the same law: log BF = 0 within its Monte Carlo error."""
+    true, _ = fits
+    other = bs.fit(chinchilla, sim, seed=1, **SETTINGS)
+    c = bs.compare({"seed0": true, "seed1": other})
+    log_bf = c.bayes_factors.loc["seed0", "seed1"]
+    se = c.bayes_factors_se.loc["seed0", "seed1"]
+    assert 0 < se < 0.1
+    assert abs(log_bf) < 4.0 * se
+
+
+def test_different_data_refused(fits):
+    true, wrong = fits
+    data = true.data.copy()
+    data.iloc[3, data.columns.get_loc("loss")] *= 1.01
+    moved = dataclasses.replace(wrong, data=data)
+    with pytest.raises(bs.DataError, match=r"different data.*'loss'.*run_3"):
+        bs.compare({"true": true, "moved": moved}, evidence=False)
+    shorter = dataclasses.replace(wrong, data=true.data.iloc[:-1])
+    with pytest.raises(bs.DataError, match="rows"):
+        bs.compare({"true": true, "shorter": shorter}, evidence=False)
+    with pytest.raises(ValueError, match="at least two"):
+        bs.compare({"true": true})
+    with pytest.raises(TypeError, match="Posterior"):
+        bs.compare({"true": true, "other": true.data})
+
+
+def test_pareto_k_warning_names_the_bad_rows(fits):
+    """A row the posterior never saw, far off the law: its Pareto k is high and it is named."""
+    true, wrong = fits
+    data = true.data.copy()
+    data.loc["run_7", "loss"] *= 1.5  # 20 noise sd off the law
+    a = dataclasses.replace(true, data=data)
+    b = dataclasses.replace(wrong, data=data)
+    with pytest.warns(bs.ParetoKWarning, match="run_7") as record:
+        c = bs.compare({"a": a, "b": b}, evidence=False)
+    assert c.pareto_k.loc["run_7", "a"] > 0.7
+    assert c.table.loc["a", "n_bad_k"] >= 1
+    assert any("run_7" in n for n in c.notes)
+    assert all("run_3" not in str(w.message) for w in record)
+
+
+def test_repr_html_plot_and_json(cmp):
+    text = repr(cmp)
+    assert "chinchilla" in text and "elpd_loo" in text and "log_evidence" in text
+    page = cmp._repr_html_()
+    assert "<table" in page and "no_data_term" in page
+    ax = cmp.plot()
+    assert isinstance(ax, matplotlib.axes.Axes)
+    assert len(ax.get_yticklabels()) == 2
+    import matplotlib.pyplot as plt
+
+    fig, ax2 = plt.subplots()
+    assert cmp.plot(ax=ax2) is ax2
+    plt.close("all")
+    payload = json.loads(json.dumps(cmp.to_dict()))
+    assert set(payload["table"]) == {"chinchilla", "no_data_term"}
+
+
+def test_comparison_is_immutable(cmp):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cmp.table = None  # type: ignore[misc]
+
+
+def test_waic_matches_a_direct_computation(fits):
+    from bayescale._compare import _waic
+
+    true, _ = fits
+    ll = true.log_likelihood.reshape(-1, len(true.data))
+    elpd, se, p = _waic(ll)
+    lppd = np.log(np.mean(np.exp(ll), axis=0))
+    pw = np.var(ll, axis=0, ddof=1)
+    assert elpd == pytest.approx(np.sum(lppd - pw), rel=1e-10)
+    assert p == pytest.approx(pw.sum(), rel=1e-10)
+    assert se == pytest.approx(np.sqrt(len(lppd) * np.var(lppd - pw, ddof=1)), rel=1e-10)
