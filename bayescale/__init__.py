@@ -70,3 +70,24 @@ from ._many import enable_compilation_cache as enable_compilation_cache  # noqa:
 from ._many import fit_many as fit_many  # noqa: E402
 
 __all__ += ["enable_compilation_cache", "fit_many"]
+
+# Law comparison (issue 4): PSIS-LOO, WAIC, stacking, evidence, leave-future-out.
+from ._compare import Comparison as Comparison  # noqa: E402
+from ._compare import ParetoKWarning as ParetoKWarning  # noqa: E402
+from ._compare import compare as compare  # noqa: E402
+from ._evidence import Evidence as Evidence  # noqa: E402
+from ._evidence import SmcSettings as SmcSettings  # noqa: E402
+from ._evidence import log_evidence as log_evidence  # noqa: E402
+from ._evidence import prior_sensitivity as prior_sensitivity  # noqa: E402
+from ._lfo import leave_future_out as leave_future_out  # noqa: E402
+
+__all__ += [
+    "Comparison",
+    "Evidence",
+    "ParetoKWarning",
+    "SmcSettings",
+    "compare",
+    "leave_future_out",
+    "log_evidence",
+    "prior_sensitivity",
+]
