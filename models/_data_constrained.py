@@ -1,14 +1,14 @@
 r"""Data-constrained scaling (Muennighoff et al. 2023) and the tied-exponent Chinchilla law.
 
-Repeated data is worth less than fresh data. With ``U`` unique tokens seen for ``D`` tokens in
-all (``R_D = D/U - 1`` repetitions), the *effective* data is
+Repeated data is worth less than fresh data. With ``U_D = min(U, D)`` unique tokens seen for
+``D`` tokens in all (``R_D = D/U_D - 1`` repetitions), the *effective* data is
 
 .. math::
-    D' = U + U R_D^* \left(1 - e^{-R_D / R_D^*}\right),
+    D' = U_D + U_D R_D^* \left(1 - e^{-R_D / R_D^*}\right),
 
 which grows like ``D`` for few epochs and saturates at ``U (1 + R_D^*)``. Parameters beyond
 those that are compute-optimal for ``U`` tokens are likewise worth less:
-``U_N = min(N, N_opt(U))``, ``R_N = N/U_N - 1`` and
+``U_N = min(N, N_opt(U_D))``, ``R_N = N/U_N - 1`` and
 ``N' = U_N + U_N R_N^* (1 - e^{-R_N / R_N^*})``, where ``N_opt(D) = G (D G)^{beta/alpha}``,
 ``G = (alpha A / (beta B))^{1/(alpha+beta)}`` is the Chinchilla optimum for ``D`` tokens. The loss
 is Chinchilla's with the effective quantities, ``L = E + A/N'^alpha + B/D'^beta``; the paper ties
@@ -132,6 +132,8 @@ def _log_n_opt(log_d, log_a, log_b, alpha, beta):
 
 
 def _dc_log_loss(log_e, log_a, log_b, alpha, beta, log_rd, log_rn, log_n, log_d, log_u):
+    # Unique tokens actually seen: U_D = min(U, D) (a run shorter than one epoch repeats nothing).
+    log_u = jnp.minimum(log_u, log_d)
     log_d_eff = _log_effective(log_u, log_d, log_rd)
     log_un = jnp.minimum(log_n, _log_n_opt(log_u, log_a, log_b, alpha, beta))
     log_n_eff = _log_effective(log_un, log_n, log_rn)

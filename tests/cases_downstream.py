@@ -10,11 +10,11 @@ def _sigmoid(z):
 
 
 def beta_accuracy(mean_fn, sigma):
-    """Simulate the ``"beta"`` noise model: Beta with mean mu and sd ~ sigma mu (1 - mu)."""
+    """Simulate the ``"beta"`` noise: Beta(mu phi, (1 - mu) phi), phi = 1/(sigma^2 mu(1-mu))."""
 
     def simulate(rng, t, x):
         mu = mean_fn(t, x)
-        phi = np.maximum(1.0 / (sigma**2 * mu * (1 - mu)) - 1.0, 1e-3)
+        phi = 1.0 / (sigma**2 * mu * (1 - mu))
         return np.clip(rng.beta(mu * phi, (1 - mu) * phi), 1e-12, 1 - 1e-12)
 
     return simulate
