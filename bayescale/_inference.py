@@ -6,6 +6,11 @@ fit costs only sampling time. Warmup and sampling share one ``lax.scan`` over th
 (numpyro adapts while ``state.i < num_warmup``), so the tree builder compiles once, not twice.
 Rows are padded to a multiple of ``_ROW_BUCKET`` and masked, so data sets of slightly different
 length share a compiled sampler too.
+
+Chains run one after another (``lax.map``) inside the compiled program by default: measured on 2
+CPU cores (Chinchilla, 240 rows, 4 x (1000+1000)), this traces ~3x, compiles ~1.3x and samples
+~2.7x faster than vectorised chains, which batch every tree-building while-loop and wait for the
+deepest tree of any chain. ``chain_method="vectorized"`` remains available.
 """
 
 from __future__ import annotations
@@ -40,7 +45,14 @@ class NutsSettings:
     target_accept_prob: float = 0.9
     dense_mass: bool = True
     max_tree_depth: int = 10
+    chain_method: str = "sequential"
     progress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.chain_method not in ("sequential", "vectorized"):
+            raise ValueError(
+                f"chain_method must be 'sequential' or 'vectorized', got {self.chain_method!r}"
+            )
 
 
 def pad_rows(x: dict[str, np.ndarray], y: np.ndarray, bucket: int = _ROW_BUCKET):
@@ -78,24 +90,25 @@ def _compiled_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
     total = s.num_warmup + s.num_samples
     every = max(1, total // 50)
 
-    def run(rng_key, x, y, mask):
-        kernel = NUTS(
+    def make_kernel():
+        return NUTS(
             model,
             dense_mass=s.dense_mass,
             target_accept_prob=s.target_accept_prob,
             max_tree_depth=s.max_tree_depth,
             init_strategy=init_to_uniform,
         )
-        kwargs = {"x": x, "y": y, "mask": mask}
-        keys = jax.random.split(rng_key, s.num_chains)
-        state = kernel.init(keys, s.num_warmup, None, (), kwargs)
+
+    def sample(kernel, init_keys, kwargs, offset):
+        """Init + warmup + sampling in one scan; ``init_keys`` batched for vectorised chains."""
+        state = kernel.init(init_keys, s.num_warmup, None, (), kwargs)
 
         def step(state, i):
             state = kernel.sample(state, (), kwargs)
             if s.progress:
                 lax.cond(
                     (i + 1) % every == 0,
-                    lambda: jax.debug.callback(_Progress.update, i + 1),
+                    lambda: jax.debug.callback(_Progress.update, offset + i + 1),
                     lambda: None,
                 )
             return state, (
@@ -106,12 +119,26 @@ def _compiled_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
                 state.energy,
             )
 
-        _, (z, diverging, num_steps, accept_prob, energy) = lax.scan(step, state, jnp.arange(total))
-        keep = slice(s.num_warmup, None)
-        # scan stacks draws first: (draw, chain, ...) -> (chain, draw, ...)
-        z, diverging, num_steps, accept_prob, energy = jax.tree.map(
-            lambda a: jnp.swapaxes(a[keep], 0, 1), (z, diverging, num_steps, accept_prob, energy)
-        )
+        _, trace = lax.scan(step, state, jnp.arange(total))
+        return jax.tree.map(lambda a: a[s.num_warmup :], trace)
+
+    def run(rng_key, x, y, mask):
+        kwargs = {"x": x, "y": y, "mask": mask}
+        keys = jax.random.split(rng_key, s.num_chains)
+        if s.chain_method == "vectorized":
+            kernel = make_kernel()
+            trace = sample(kernel, keys, kwargs, 0)
+            # scan stacks draws first: (draw, chain, ...) -> (chain, draw, ...)
+            trace = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), trace)
+        else:  # sequential: one chain at a time inside the same compiled program
+            kernel = make_kernel()
+
+            def one_chain(args):
+                key, c = args
+                return sample(kernel, key, kwargs, c * total)
+
+            trace = lax.map(one_chain, (keys, jnp.arange(s.num_chains)))
+        z, diverging, num_steps, accept_prob, energy = trace
         constrain = kernel.postprocess_fn((), kwargs)
         draws = jax.vmap(jax.vmap(constrain))(z)
         stats = {  # ArviZ's sample_stats names
@@ -142,7 +169,8 @@ def run_nuts(
         from tqdm.auto import tqdm
 
         _Progress.bar = tqdm(
-            total=settings.num_warmup + settings.num_samples,
+            total=(settings.num_warmup + settings.num_samples)
+            * (settings.num_chains if settings.chain_method == "sequential" else 1),
             desc=f"NUTS {settings.num_chains} chains (warmup {settings.num_warmup})",
             file=sys.stderr,
         )
