@@ -41,3 +41,34 @@ __all__ += [
     "power_law_D",
     "power_law_N",
 ]
+
+# Part B of the catalog (data-constrained, downstream/emergence, inference-time laws).
+from ._data_constrained import chinchilla_tied as chinchilla_tied  # noqa: E402
+from ._data_constrained import data_constrained as data_constrained  # noqa: E402
+
+__all__ += ["chinchilla_tied", "data_constrained"]
+from ._downstream import emergence as emergence  # noqa: E402
+from ._downstream import emergence_loss as emergence_loss  # noqa: E402
+from ._downstream import exact_match as exact_match  # noqa: E402
+from ._downstream import logit_linear as logit_linear  # noqa: E402
+from ._inference_time import latency_N as latency_N  # noqa: E402
+from ._inference_time import memory_N as memory_N  # noqa: E402
+from ._inference_time import temperature_quality as temperature_quality  # noqa: E402
+from ._inference_time import test_time_compute as test_time_compute  # noqa: E402
+from ._inference_time import throughput_batch as throughput_batch  # noqa: E402
+from ._inference_time import train_test_tradeoff as train_test_tradeoff  # noqa: E402
+from ._inference_time import utilisation_batch as utilisation_batch  # noqa: E402
+
+__all__ += [
+    "emergence",
+    "emergence_loss",
+    "exact_match",
+    "logit_linear",
+    "latency_N",
+    "memory_N",
+    "temperature_quality",
+    "test_time_compute",
+    "throughput_batch",
+    "train_test_tradeoff",
+    "utilisation_batch",
+]

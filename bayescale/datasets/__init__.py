@@ -126,6 +126,106 @@ def load(name: str, *, variant: str | None = None) -> pd.DataFrame:
     return df
 
 
+# --- datablations and obsscaling (catalog issue 3, part B) ---------------------------------------
+def _datablations(variant: str | None) -> pd.DataFrame:
+    raw = _read("datablations", "datablations_c4_final_val_loss.csv")
+    df = pd.DataFrame(
+        {
+            "run": raw["run_name"].astype(str),
+            "N": raw["N_params"].to_numpy(np.float64),
+            "D": raw["D_tokens"].to_numpy(np.float64),
+            "U": raw["U_unique_tokens"].to_numpy(np.float64),
+            "epochs": raw["epochs"].to_numpy(np.float64),
+            "loss": raw["val_loss"].to_numpy(np.float64),
+        }
+    )
+    df.attrs["dropped"] = "none"
+    if variant == "few_epochs":
+        keep = df["epochs"] <= 2.5
+        df = df[keep].copy()
+        df.attrs["dropped"] = (
+            f"the {int((~keep).sum())} runs with more than 2.5 epochs (the notebook's "
+            "tied-exponent Chinchilla fit uses the 62 runs with epochs <= 2.5)"
+        )
+    elif variant is not None:
+        raise ValueError(
+            f"datablations has variants None (all 296 runs) and 'few_epochs' (the 62 runs with "
+            f"<= 2.5 epochs); got {variant!r}"
+        )
+    return df
+
+
+_OBSSCALING_FILES = {
+    None: "base_llm_emergent_capability_eval.csv",
+    "benchmark": "base_llm_benchmark_eval.csv",
+    "sub_10b": "base_llm_benchmark_eval_sub_10b.csv",
+}
+
+
+def _obsscaling(variant: str | None) -> pd.DataFrame:
+    if variant not in _OBSSCALING_FILES:
+        raise ValueError(
+            "obsscaling has variants None (83 models x BIG-bench 'emergent' tasks), 'benchmark' "
+            f"(148 models x 8 standard benchmarks) and 'sub_10b' (92 models); got {variant!r}"
+        )
+    meta = _read("obsscaling", "base_llm_benchmark_eval.csv")
+    cols = ["Model", "Model Family", "Model Size (B)", "Pretraining Data Size (T)", "FLOPs (1E21)"]
+    raw = _read("obsscaling", _OBSSCALING_FILES[variant])
+    if variant is None:
+        raw = raw.merge(meta[cols], on="Model", how="left")
+    tasks = [c for c in raw.columns if c not in cols]
+    df = pd.DataFrame(
+        {
+            "model": raw["Model"].astype(str),
+            "family": raw["Model Family"].astype(str),
+            "N": raw["Model Size (B)"].to_numpy(np.float64) * 1e9,
+            "D": raw["Pretraining Data Size (T)"].to_numpy(np.float64) * 1e12,
+            "C": raw["FLOPs (1E21)"].to_numpy(np.float64) * 1e21,
+        }
+    )
+    for t in tasks:
+        df[t] = raw[t].to_numpy(np.float64)
+    df.attrs["dropped"] = "none (rows with unknown D or C keep NaN there; drop them to fit C)"
+    df.attrs["tasks"] = tasks
+    return df
+
+
+register(
+    "datablations",
+    "datablations",
+    _datablations,
+    description="Muennighoff et al. (2023) data-constrained runs: N (parameters), D (total "
+    "tokens), U (unique tokens), epochs = D/U, final C4 validation loss (nats/token). 296 runs; "
+    "variant='few_epochs' keeps the 62 with <= 2.5 epochs.",
+    citation="Muennighoff et al. (2023), Scaling Data-Constrained Language Models, "
+    "arXiv:2305.16264; https://github.com/huggingface/datablations (Apache-2.0).",
+    reference={
+        # notebook cell 16, tied-exponent Chinchilla on the 62 few-epoch runs
+        "tied_log_A": 6.4526,
+        "tied_log_B": 8.0230,
+        "tied_log_E": 0.6399,
+        "tied_alpha": 0.3595,
+        # the paper / README, data-constrained law on all runs
+        "R_D_star": 15.387756,
+        "R_N_star": 5.309743,
+    },
+)
+
+register(
+    "obsscaling",
+    "obsscaling",
+    _obsscaling,
+    description="Ruan et al. (2024) observational scaling: accuracies in [0, 1] of public base "
+    "LLMs with N (parameters), D (tokens), C = 6ND (FLOPs) and model family. Default: 83 models "
+    "on BIG-bench tasks the paper calls emergent (arithmetic_* and word_unscrambling have 2000 "
+    "questions each); variant='benchmark': 148 models x 8 benchmarks (MMLU, ARC-C, GSM8K...); "
+    "'sub_10b': 92 models. df.attrs['tasks'] lists the accuracy columns.",
+    citation="Ruan, Maddison, Hashimoto (2024), Observational Scaling Laws and the "
+    "Predictability of Language Model Performance, arXiv:2405.10938; "
+    "https://github.com/ryoungj/ObsScaling (Apache-2.0).",
+)
+
+
 # --- bnsl_addition and gpt3_curves (catalog issue 3, part A) ---------------------------------------
 def _bnsl_addition(variant: str | None) -> pd.DataFrame:
     raw = _read("bnsl", "four_digit_addition_dataset_size.csv")
