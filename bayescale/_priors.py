@@ -26,6 +26,7 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 
@@ -131,7 +132,10 @@ def with_prior_set(law: Law, name: str, *, inflate: float = 1.0) -> Law:
     compiled sampler is reused across fits)."""
     key = (law, name, inflate)
     if key not in _MEMO:
-        _MEMO[key] = law.with_priors(**prior_set(name, law, inflate=inflate))
+        informed = law.with_priors(**prior_set(name, law, inflate=inflate))
+        # A proper informative prior on every law parameter identifies the law with any
+        # number of rows; keep two (one for the noise scale, one to learn anything).
+        _MEMO[key] = dataclasses.replace(informed, min_rows=2)
     return _MEMO[key]
 
 

@@ -1,0 +1,154 @@
+"""Noise models beyond Normal: Student-t robustness, scale-dependent variance, undertrained runs,
+seed random effects."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import numpyro
+import pandas as pd
+import pytest
+from bayescale.models import chinchilla
+from numpyro.infer import Predictive
+from scipy import stats
+
+import bayescale as bs
+from bayescale._model import NOISE_MODELS, UndertrainedNormal, build_model
+
+SMALL = {"num_warmup": 400, "num_samples": 400}
+TRUTH = {"log_E": np.log(1.8), "log_A0": np.log(0.25), "log_B0": np.log(0.30)}
+
+
+def _ladder(rng, n):
+    N = np.exp(rng.uniform(np.log(3e7), np.log(3e10), n))
+    D = np.exp(rng.uniform(np.log(6e8), np.log(6e11), n))
+    mu = np.asarray(chinchilla.mean({**TRUTH, "alpha": 0.35, "beta": 0.37}, {"N": N, "D": D}))
+    return N, D, mu
+
+
+# ------------------------------------------------------------------ undertrained-run noise
+@pytest.mark.parametrize(
+    "p,excess,scale", [(0.2, 0.05, 0.01), (0.5, 0.01, 0.02), (0.05, 0.3, 0.01)]
+)
+def test_undertrained_density_matches_scipy_and_is_one_sided(p, excess, scale):
+    d = UndertrainedNormal(0.0, scale, p, excess)
+    r = np.linspace(-0.5, 6.0, 400_001)
+    dens = np.exp(np.asarray(d.log_prob(r)))
+    # independent reference: scipy's exponentially modified Normal, K = excess / scale
+    ref = (1 - p) * stats.norm.pdf(r, 0, scale) + p * stats.exponnorm.pdf(
+        r, excess / scale, 0, scale
+    )
+    np.testing.assert_allclose(dens, ref, rtol=1e-6, atol=1e-12)
+    dr = r[1] - r[0]
+    np.testing.assert_allclose(dens.sum() * dr, 1.0, atol=1e-6)
+    np.testing.assert_allclose((r * dens).sum() * dr, p * excess, atol=1e-6)
+    # sampling agrees with the density's mean (5 Monte Carlo standard errors)
+    x = np.asarray(d.sample(jax.random.PRNGKey(0), (200_000,)))
+    assert abs(x.mean() - p * excess) < 5 * x.std() / np.sqrt(x.size)
+    # one-sided: at equal distance the right tail is heavier than the left
+    f = lambda v: float(np.exp(d.log_prob(v)))  # noqa: E731
+    assert f(4 * scale + excess) > 2 * f(-4 * scale - excess)
+
+
+def test_undertrained_fit_is_not_dragged_by_bad_runs():
+    """25% of runs are worse than the law by an exponential excess (mean 8%): the Normal fit's
+    law sits above the truth; the undertrained model recovers it."""
+    rng = np.random.default_rng(5)
+    n = 80
+    N, D, mu = _ladder(rng, n)
+    under = rng.random(n) < 0.25
+    y = np.exp(mu + rng.normal(0, 0.01, n) + under * rng.exponential(0.08, n))
+    df = pd.DataFrame({"N": N, "D": D, "loss": y})
+    x = {"N": np.array([1e10]), "D": np.array([2e11])}
+    truth = float(np.exp(chinchilla.mean({**TRUTH, "alpha": 0.35, "beta": 0.37}, x))[0])
+    zs = {}
+    for noise in ("normal", "undertrained"):
+        post = bs.fit(chinchilla, df, noise=noise, seed=2, **SMALL)
+        f = post.forecast(**x, level=0.9)
+        draws = post.predictive(jax.random.PRNGKey(0), x)  # noqa: F841  (predictive runs)
+        width = float(f["mean_upper"][0] - f["mean_lower"][0]) / 3.29
+        zs[noise] = (float(f["median"][0]) - truth) / width
+        if noise == "undertrained":
+            assert post.ok, post.problems
+            s = post.summary()
+            assert s.loc["p_under", "lower"] < 0.25 < s.loc["p_under", "upper"]
+            assert s.loc["excess", "lower"] < 0.08 < s.loc["excess", "upper"]
+    print("z of the law at N=1e10, D=2e11 (posterior sd units):", zs)
+    assert zs["normal"] > 3.0, zs  # dragged upwards
+    assert abs(zs["undertrained"]) < 3.0, zs
+
+
+# ------------------------------------------------------------------ scale-dependent variance
+def test_scaled_noise_registered_and_prior_predictive_scatter_grows():
+    assert {"scaled_N", "scaled_D", "scaled_C"} <= set(NOISE_MODELS)
+    assert bs.scaled_noise("U") == "scaled_U"
+    model = build_model(chinchilla, "scaled_N")
+    x = {"N": np.array([1e7, 1e11] * 2000), "D": np.full(4000, 2e10)}
+    # condition on sigma = 0.02 and slope -0.2: sd of log y is 0.02 * (N/1e9)^-0.2
+    fixed = {**TRUTH, "alpha": 0.35, "beta": 0.37, "sigma": 0.02, "sigma_slope": -0.2}
+    with numpyro.handlers.condition(data=fixed):
+        y = Predictive(model, num_samples=1)(jax.random.PRNGKey(1), x)["obs"][0]
+    logy = np.log(np.asarray(y))
+    sd_small, sd_big = logy[0::2].std(), logy[1::2].std()
+    np.testing.assert_allclose(sd_small, 0.02 * 100**0.2, rtol=0.08)  # 5 se of an sd at n=2000
+    np.testing.assert_allclose(sd_big, 0.02 * 100**-0.2, rtol=0.08)
+    with pytest.raises(ValueError, match="varies with input 'C'"):
+        with numpyro.handlers.seed(rng_seed=0):
+            build_model(chinchilla, "scaled_C")(x)
+
+
+def test_scaled_noise_recovers_slope():
+    rng = np.random.default_rng(7)
+    n = 60
+    N, D, mu = _ladder(rng, n)
+    sd = 0.02 * (N / 1e9) ** -0.25
+    df = pd.DataFrame({"N": N, "D": D, "loss": np.exp(mu + rng.normal(0, 1, n) * sd)})
+    post = bs.fit(chinchilla, df, noise="scaled_N", seed=3, **SMALL)
+    assert post.ok, post.problems
+    s = post.summary()
+    z = (s.loc["sigma_slope", "mean"] + 0.25) / s.loc["sigma_slope", "sd"]
+    print("sigma_slope", s.loc["sigma_slope", ["mean", "sd"]].tolist(), "z", z)
+    assert abs(z) < 3.0 and s.loc["sigma_slope", "upper"] < 0.0
+
+
+# ------------------------------------------------------------------ seed random effects
+def test_seed_random_effects_as_grouped_offset():
+    """Repeated runs: 5 seeds, each shifting every run's log-loss by a shared offset."""
+    rng = np.random.default_rng(9)
+    seeds, n = 5, 40
+    N, D, mu = _ladder(rng, n)
+    seed = rng.integers(0, seeds, n)
+    seed[:seeds] = np.arange(seeds)
+    effect = np.array([-0.03, -0.01, 0.0, 0.015, 0.03])
+    y = np.exp(mu + effect[seed] + rng.normal(0, 0.005, n))
+    df = pd.DataFrame({"N": N, "D": D, "loss": y, "seed": seed})
+    post = bs.fit(chinchilla, df, groups="seed", shared="rest", offset=True, seed=4, **SMALL)
+    s = post.summary()
+    assert s.loc["offset_tau", "lower"] < effect.std(ddof=1) < s.loc["offset_tau", "upper"]
+    z = (s.loc["sigma", "mean"] - 0.005) / s.loc["sigma", "sd"]
+    assert abs(z) < 3.5, z
+    # a new seed: the predictive interval carries the seed-to-seed spread
+    new = post.forecast(N=1e9, D=2e10, seed=1)
+    old = post.forecast(N=1e9, D=2e10, group=2)
+    assert (new["pred_upper"] - new["pred_lower"])[0] > 2 * (old["pred_upper"] - old["pred_lower"])[
+        0
+    ]
+
+
+# ------------------------------------------------------------------ Student-t on Chinchilla
+@pytest.mark.slow
+def test_student_t_is_stable_when_the_worst_points_are_kept():
+    full = bs.datasets.load("chinchilla")
+    epoch = bs.datasets.load("chinchilla", variant="epoch")
+    shift = {}
+    for noise in ("normal", "student_t"):
+        a = bs.fit(chinchilla, epoch, noise=noise, seed=0, **SMALL).summary()
+        b = bs.fit(chinchilla, full, noise=noise, seed=0, **SMALL).summary()
+        shift[noise] = {
+            p: float(abs(b.loc[p, "median"] - a.loc[p, "median"]) / a.loc[p, "sd"])
+            for p in ("E", "alpha", "beta")
+        }
+    print("shift of medians when the 5 highest-loss points are kept (in sd of the 240 fit):")
+    print(shift)
+    assert max(shift["student_t"].values()) < 1.0, shift
+    assert max(shift["normal"].values()) > 2.0 * max(shift["student_t"].values()), shift
