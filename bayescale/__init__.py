@@ -32,9 +32,13 @@ from ._diagnostics import ConvergenceWarning as ConvergenceWarning  # noqa: E402
 from ._fit import fit as fit  # noqa: E402
 from ._law import Law as Law  # noqa: E402
 from ._law import Parameter as Parameter  # noqa: E402
+from ._model import binomial_noise as binomial_noise  # noqa: E402
 from ._model import build_model as build_model  # noqa: E402
 from ._posterior import Posterior as Posterior  # noqa: E402
 from ._posterior import load as load  # noqa: E402
+from .models._data_constrained import (  # noqa: E402
+    allocate_data_constrained as allocate_data_constrained,
+)
 
 __version__ = "0.1.0"
 
@@ -91,3 +95,6 @@ __all__ += [
     "log_evidence",
     "prior_sensitivity",
 ]
+
+# Catalog part B: accuracy noise models and data-constrained allocation.
+__all__ += ["allocate_data_constrained", "binomial_noise"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import jax
 import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
@@ -16,7 +17,7 @@ from jaxtyping import Array, Bool, Float
 
 from ._law import Law
 
-__all__ = ["NOISE_MODELS", "build_model", "noise_params", "OBS_SITE"]
+__all__ = ["NOISE_MODELS", "build_model", "noise_params", "OBS_SITE", "binomial_noise"]
 
 OBS_SITE = "obs"
 
@@ -53,6 +54,120 @@ NOISE_MODELS: dict[str, tuple[Callable[[Array, str], dist.Distribution], tuple[s
     "normal": (_normal, ("sigma",)),
     "student_t": (_student_t, ("sigma", "nu")),
 }
+
+
+# --- Accuracy-type targets in [0, 1] (downstream benchmarks): Beta and (beta-)binomial noise. ---
+# The law's location is mapped to a mean accuracy mu (sigmoid for link="logit", clipped identity
+# for "identity"). Dispersion is parameterised by ``sigma``, the approximate standard deviation of
+# logit(y) around logit(mu): the Beta concentration is phi = 1/(sigma^2 mu (1-mu)), so that
+# Var(y) = mu(1-mu)/(1+phi) = (sigma mu(1-mu))^2 / (1 + sigma^2 mu(1-mu)), i.e. sd(logit y) ~ sigma
+# for small sigma (the delta method) and a smooth approach to the Bernoulli limit for large sigma.
+# Scatter is then multiplicative near a floor or ceiling, as benchmark accuracies across models are.
+# HalfNormal(1) on sigma: cross-model scatter of benchmark accuracies is 0.1-1 on the logit scale.
+_LOGIT_SIGMA_PRIOR = dist.HalfNormal(1.0)
+_EPS = 1e-9
+
+
+def _mean_accuracy(loc: Array, link: str) -> Array:
+    if link == "logit":
+        mu = jax.nn.sigmoid(loc)
+    elif link == "identity":
+        mu = loc
+    elif link == "log":
+        mu = jnp.exp(loc)
+    else:
+        raise ValueError(f"accuracy noise models for link {link!r} are not defined")
+    return jnp.clip(mu, _EPS, 1.0 - _EPS)
+
+
+def _beta_concentration(mu: Array, sigma: Array) -> Array:
+    return 1.0 / (sigma**2 * mu * (1.0 - mu))
+
+
+def _beta(loc: Array, link: str) -> dist.Distribution:
+    """Beta on the accuracy itself (0 < y < 1 strictly): the likelihood when the number of
+    questions is unknown. Mean mu = inverse-link(loc); dispersion ``sigma`` (see above)."""
+    sigma = numpyro.sample("sigma", _LOGIT_SIGMA_PRIOR)
+    mu = _mean_accuracy(loc, link)
+    phi = _beta_concentration(mu, sigma)
+    return dist.Beta(mu * phi, (1.0 - mu) * phi)
+
+
+class _FractionOf(dist.Distribution):
+    """A count distribution over ``0..n`` observed as the fraction ``k / n`` (an accuracy).
+
+    ``log_prob(y) = base.log_prob(round(y * n))``: the probability mass of the count, with no
+    Jacobian (the fraction is a relabelling of the count, not a change of density).
+    """
+
+    support = dist.constraints.unit_interval
+
+    def __init__(self, base: dist.Distribution, n: int, *, validate_args=None):
+        self.base, self.n = base, n
+        super().__init__(batch_shape=base.batch_shape, validate_args=validate_args)
+
+    def sample(self, key, sample_shape=()):
+        return self.base.sample(key, sample_shape) / self.n
+
+    def log_prob(self, value):
+        return self.base.log_prob(jnp.round(value * self.n))
+
+    @property
+    def mean(self):
+        return self.base.mean / self.n
+
+
+def binomial_noise(n_questions: int, *, overdispersed: bool = False) -> str:
+    """Register a binomial (or beta-binomial) noise model for a benchmark of ``n_questions``.
+
+    The observed target is the accuracy ``k / n_questions`` (so forecasts stay on the accuracy
+    scale, comparable with ``"beta"``); its likelihood is ``Binomial(n_questions, mu)`` of the
+    count ``k``. With ``overdispersed=True`` the count is ``BetaBinomial`` with the Beta
+    dispersion ``sigma`` of ``"beta"`` — the right choice across heterogeneous models, where the
+    binomial's sampling noise alone (sd ~ 1/sqrt(n)) is far smaller than the scatter. Accuracies
+    of exactly 0 or 1 are fine here (not with ``"beta"``).
+
+    The engine's noise interface sees only the law's location, so the count is part of the noise
+    model's name: one count per fit (one benchmark). ``"binomial_<n>"`` and
+    ``"beta_binomial_<n>"`` for the common sizes 100, 1000 and 2000 are pre-registered; call this
+    function before loading a saved fit that used another size.
+
+    Args:
+        n_questions: Number of questions of the benchmark (positive integer).
+        overdispersed: Beta-binomial instead of binomial.
+
+    Returns:
+        The noise model's name, to pass as ``fit(..., noise=name)``.
+    """
+    n = int(n_questions)
+    if n != n_questions or n < 1:
+        raise ValueError(f"n_questions must be a positive integer, got {n_questions!r}")
+
+    if overdispersed:
+        name = f"beta_binomial_{n}"
+
+        def likelihood(loc: Array, link: str) -> dist.Distribution:
+            sigma = numpyro.sample("sigma", _LOGIT_SIGMA_PRIOR)
+            mu = _mean_accuracy(loc, link)
+            phi = _beta_concentration(mu, sigma)
+            return _FractionOf(dist.BetaBinomial(mu * phi, (1.0 - mu) * phi, n), n)
+
+        NOISE_MODELS[name] = (likelihood, ("sigma",))
+    else:
+        name = f"binomial_{n}"
+
+        def likelihood(loc: Array, link: str) -> dist.Distribution:
+            mu = _mean_accuracy(loc, link)
+            return _FractionOf(dist.Binomial(n, probs=mu), n)
+
+        NOISE_MODELS[name] = (likelihood, ())
+    return name
+
+
+NOISE_MODELS["beta"] = (_beta, ("sigma",))
+for _n in (100, 1000, 2000):
+    binomial_noise(_n)
+    binomial_noise(_n, overdispersed=True)
 
 
 def noise_params(noise: str) -> tuple[str, ...]:
