@@ -1,0 +1,111 @@
+"""leave_future_out: fit the small runs, score the large ones."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from bayescale.models import chinchilla
+from bayescale.models._chinchilla import D0, N0
+
+import bayescale as bs
+
+# Same fit settings and training size as tests/test_compare.py, so a session reuses its sampler.
+SETTINGS = {"num_warmup": 400, "num_samples": 500}
+SIGMA = 0.02
+TRUTH = {
+    "log_E": math.log(1.82),
+    "alpha": 0.35,
+    "beta": 0.37,
+    "log_A0": math.log(482.0) - 0.35 * math.log(N0),
+    "log_B0": math.log(2085.0) - 0.37 * math.log(D0),
+}
+
+no_data_term = bs.Law(
+    name="no_data_term_lfo",
+    inputs=("N", "D"),
+    params=tuple(p for p in chinchilla.params if p.name in ("log_E", "log_A0", "alpha")),
+    mean_fn=lambda t, x: jnp.logaddexp(
+        t["log_E"], t["log_A0"] - t["alpha"] * (jnp.log(x["N"]) - math.log(N0))
+    ),
+    formula="L = E + A/N^alpha",
+)
+
+
+def simulate(n: int = 120, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    N = np.exp(rng.uniform(np.log(7e7), np.log(1.6e10), n))
+    D = np.exp(rng.uniform(np.log(1e9), np.log(5e11), n))
+    t = TRUTH
+    mean = (
+        np.exp(t["log_E"])
+        + np.exp(t["log_A0"]) * (N / N0) ** -t["alpha"]
+        + np.exp(t["log_B0"]) * (D / D0) ** -t["beta"]
+    )
+    loss = mean * np.exp(SIGMA * rng.standard_normal(n))
+    return pd.DataFrame({"N": N, "D": D, "loss": loss}, index=[f"run_{i}" for i in range(n)])
+
+
+@pytest.fixture(scope="module")
+def data():
+    return simulate()
+
+
+@pytest.fixture(scope="module")
+def lfo_true(data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        return bs.leave_future_out(chinchilla, data, holdout=0.2, seed=0, **SETTINGS)
+
+
+def test_scores_the_largest_runs(data, lfo_true):
+    out, s = lfo_true, lfo_true.attrs["summary"]
+    c = 6.0 * data["N"] * data["D"]
+    assert s["n_test"] == len(out) == int((c >= s["cutoff"]).sum())
+    assert s["n_train"] + s["n_test"] == len(data)
+    assert set(out.index) == set(data.index[c >= s["cutoff"]])
+    assert (out["C"] >= s["cutoff"]).all() and np.all(np.diff(out["C"]) >= 0)
+    for col in ("loss", "median", "pred_lower", "pred_upper", "lpd", "abs_rel_error", "covered"):
+        assert col in out.columns
+    assert (out["pred_lower"] < out["median"]).all() and (out["median"] < out["pred_upper"]).all()
+    assert np.isfinite(out["lpd"]).all()
+    assert s["elpd_lfo"] == pytest.approx(out["lpd"].sum())
+
+
+def test_true_law_forecasts_are_calibrated(lfo_true):
+    s = lfo_true.attrs["summary"]
+    # 24 held-out runs at nominal 90%: P(coverage < 0.7) is below 0.2% for a calibrated law.
+    assert s["coverage"] >= 0.7
+    # Median error within the noise (2% on log-loss) plus extrapolation uncertainty.
+    assert s["median_abs_rel_error"] < 0.03
+    # Each held-out point scored near the density of its noise: log N(0, 0.02) / loss ~ 2.9.
+    assert s["mean_lpd"] > 1.5
+
+
+def test_misspecified_law_scores_worse_on_the_future(data, lfo_true):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        wrong = bs.leave_future_out(no_data_term, data, holdout=0.2, seed=0, **SETTINGS)
+    s_true, s_wrong = lfo_true.attrs["summary"], wrong.attrs["summary"]
+    assert s_wrong["n_test"] == s_true["n_test"]
+    diff = lfo_true["lpd"].to_numpy() - wrong.loc[lfo_true.index, "lpd"].to_numpy()
+    # Paired difference in its own standard errors.
+    assert diff.sum() > 4.0 * math.sqrt(len(diff) * diff.var(ddof=1))
+    assert s_wrong["median_abs_rel_error"] > s_true["median_abs_rel_error"]
+
+
+def test_bad_inputs_are_named(data):
+    with pytest.raises(bs.DataError, match="'S'"):
+        bs.leave_future_out(chinchilla, data, by="S", cutoff=1.0)
+    with pytest.raises(bs.DataError, match="no row"):
+        bs.leave_future_out(chinchilla, data, cutoff=1e40)
+    with pytest.raises(bs.DataError, match="needs at least"):
+        bs.leave_future_out(chinchilla, data, by="N", cutoff=float(data["N"].min()) * 1.0001)
+    with pytest.raises(bs.DataError, match="'C'.*6 N D"):
+        bs.leave_future_out(chinchilla, data[["N", "loss"]], cutoff=1e20)
+    with pytest.raises(ValueError, match="level"):
+        bs.leave_future_out(chinchilla, data, cutoff=1e20, level=1.5)
