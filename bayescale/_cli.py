@@ -1,4 +1,4 @@
-"""Command line: ``bayescale demo | laws | fit | forecast | allocate``.
+"""Command line: ``bayescale demo | laws | fit | forecast | allocate | compare``.
 
 Exit codes: 0 success; 1 the fit finished but failed its convergence diagnostics; 2 a user error
 (bad arguments or data), reported in one line without a traceback.
@@ -194,6 +194,30 @@ def cmd_allocate(args) -> int:
     return EXIT_OK
 
 
+def cmd_compare(args) -> int:
+    import bayescale as bs
+
+    posteriors = {}
+    for path in args.fits:
+        post = bs.load(path)
+        name = post.law.name
+        if name in posteriors:  # the same law twice: name it by its file
+            name = os.path.splitext(os.path.basename(path))[0]
+        posteriors[name] = post
+    evidence = False if args.evidence == "none" else args.evidence
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pareto-k problems are in the notes, printed below
+        cmp = bs.compare(posteriors, evidence=evidence, seed=args.seed)
+    table = cmp.table.reset_index()
+    if args.json:
+        _print_table(table, args)
+        return EXIT_OK
+    _print_table(cmp._short(), args, "Law comparison (best first, by elpd_loo):")
+    for note in cmp.notes:
+        print(f"! {note}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bayescale",
@@ -201,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  bayescale demo\n  bayescale laws\n"
         "  bayescale fit runs.csv --law chinchilla --out fit.nc\n"
         "  bayescale forecast fit.nc --at N=70e9,D=1.4e12\n"
-        "  bayescale allocate fit.nc --C 5.76e23 --json",
+        "  bayescale allocate fit.nc --C 5.76e23 --json\n"
+        "  bayescale compare chinchilla.nc kaplan.nc",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -257,6 +282,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--level", type=float, default=0.9)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_allocate)
+
+    p = sub.add_parser(
+        "compare",
+        help="compare saved fits of different laws on the same data (LOO, WAIC, evidence)",
+        epilog="example: bayescale compare chinchilla.nc kaplan.nc --json",
+    )
+    p.add_argument("fits", nargs="+", help="two or more netCDF fits from `bayescale fit`")
+    p.add_argument(
+        "--evidence",
+        choices=["bridge", "smc", "none"],
+        default="bridge",
+        help="log-evidence estimator (bridge: on the saved draws; smc: tempered SMC, slower)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compare)
     return parser
 
 
