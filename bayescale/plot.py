@@ -9,7 +9,7 @@ import numpy as np
 
 from ._posterior import Posterior
 
-__all__ = ["extrapolation"]
+__all__ = ["extrapolation", "isoflop", "frontier", "pairs", "loo_pit"]
 
 
 def _axes(ax):
@@ -111,4 +111,170 @@ def extrapolation(
     ax.set_ylabel(law.target)
     ax.set_title(f"{law.name}: {law.formula}", fontsize=10)
     ax.legend(fontsize=8, loc="upper right")
+    return ax
+
+
+def isoflop(
+    post: Posterior,
+    C: Any,
+    *,
+    ax: Any = None,
+    level: float = 0.9,
+    num: int = 60,
+    span: float = 30.0,
+    flops_per_param_token: float = 6.0,
+) -> Any:
+    """IsoFLOP curves: loss against model size at fixed compute, with credible bands, and the
+    posterior of the optimum ``N*`` (median and interval) on each curve.
+
+    Args:
+        post: A fitted posterior of a law in ``N`` and ``D``.
+        C: FLOP budgets, one curve each.
+        ax: Axes to draw on (new figure when None).
+        level: Probability of the bands and of the interval of ``N*``.
+        num: Points per curve.
+        span: Each curve covers ``N*/span`` to ``N* span``.
+        flops_per_param_token: ``k`` in ``C = k N D``.
+
+    Returns:
+        The Axes.
+    """
+    ax = _axes(ax)
+    budgets = np.atleast_1d(np.asarray(C, np.float64))
+    alloc = post.allocate(budgets, level=level, flops_per_param_token=flops_per_param_token)
+    for i, row in alloc.iterrows():
+        n = np.geomspace(row["N_opt"] / span, row["N_opt"] * span, num)
+        fc = post.forecast(N=n, D=row["C"] / (flops_per_param_token * n), level=level)
+        color = f"C{i % 10}"
+        ax.fill_between(n, fc["mean_lower"], fc["mean_upper"], color=color, alpha=0.3)
+        ax.plot(n, fc["median"], color=color, label=f"C = {row['C']:.2g}")
+        ax.errorbar(
+            [row["N_opt"]],
+            [row["loss_opt"]],
+            xerr=[[row["N_opt"] - row["N_opt_lower"]], [row["N_opt_upper"] - row["N_opt"]]],
+            fmt="o",
+            color=color,
+            capsize=3,
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters N")
+    ax.set_ylabel(post.law.target)
+    ax.set_title(f"IsoFLOP curves with {level:.0%} bands; dots: N* and its interval", fontsize=10)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def frontier(
+    post: Posterior,
+    C_range: tuple[float, float] = (1e18, 1e25),
+    *,
+    ax: Any = None,
+    level: float = 0.9,
+    num: int = 40,
+    flops_per_param_token: float = 6.0,
+) -> Any:
+    """The compute-optimal frontier ``N*(C)`` and ``D*(C)`` with credible bands.
+
+    Returns:
+        The Axes.
+    """
+    ax = _axes(ax)
+    grid = np.geomspace(*C_range, num)
+    alloc = post.allocate(grid, level=level, flops_per_param_token=flops_per_param_token)
+    for q, label, color in (("N_opt", "N* (parameters)", "C0"), ("D_opt", "D* (tokens)", "C1")):
+        ax.fill_between(grid, alloc[f"{q}_lower"], alloc[f"{q}_upper"], color=color, alpha=0.3)
+        ax.plot(grid, alloc[q], color=color, label=label)
+    data = post.data
+    ax.scatter(
+        flops_per_param_token * data["N"] * data["D"],
+        data["N"],
+        s=6,
+        color="C0",
+        alpha=0.4,
+        label="runs (N)",
+    )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("training compute C (FLOPs)")
+    ax.set_title(f"Compute-optimal allocation, {level:.0%} credible bands", fontsize=10)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def pairs(
+    post: Posterior,
+    var_names: Any = None,
+    *,
+    fig: Any = None,
+    max_draws: int = 1000,
+    seed: int = 0,
+) -> Any:
+    """Corner plot of the posterior: marginal histograms and pairwise scatter.
+
+    Args:
+        post: A fitted posterior.
+        var_names: Parameters to show (default: the law's published parameters).
+        fig: A matplotlib Figure to draw on (new when None).
+        max_draws: Draws shown in the scatter panels (a random subset, chosen with ``seed``).
+
+    Returns:
+        The Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    names = list(var_names or post.law.published)
+    samples = post.samples
+    k = len(names)
+    fig = fig or plt.figure(figsize=(2.0 * k, 2.0 * k), layout="constrained")
+    axes = fig.subplots(k, k, squeeze=False)
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(post.num_draws, size=min(max_draws, post.num_draws), replace=False)
+    for i, yi in enumerate(names):
+        for j, xj in enumerate(names):
+            a = axes[i, j]
+            if j > i:
+                a.set_axis_off()
+                continue
+            if i == j:
+                a.hist(samples[xj], bins=40, color="C0", alpha=0.7)
+                a.set_yticks([])
+            else:
+                a.scatter(samples[xj][idx], samples[yi][idx], s=2, alpha=0.3)
+            if i == k - 1:
+                a.set_xlabel(xj)
+            if j == 0 and i != j:
+                a.set_ylabel(yi)
+    return fig
+
+
+def loo_pit(post: Posterior, *, ax: Any = None, seed: int = 0, prob: float = 0.95) -> Any:
+    """Calibration: ECDF of the PSIS-LOO probability-integral-transform values against the
+    uniform, with a ``prob`` Dvoretzky-Kiefer-Wolfowitz band. A calibrated model stays inside the
+    band; an S shape means intervals too wide, a mirrored S too narrow.
+
+    Returns:
+        The Axes.
+    """
+    import arviz_stats as azs
+
+    ax = _axes(ax)
+    pit = np.sort(np.asarray(azs.loo_pit(post.to_arviz(predictive_seed=seed))["obs"]).ravel())
+    n = pit.size
+    ecdf = np.arange(1, n + 1) / n
+    eps = np.sqrt(np.log(2.0 / (1.0 - prob)) / (2.0 * n))
+    u = np.linspace(0, 1, 101)
+    ax.fill_between(
+        u,
+        np.clip(u - eps, 0, 1),
+        np.clip(u + eps, 0, 1),
+        color="grey",
+        alpha=0.3,
+        label=f"{prob:.0%} band (uniform)",
+    )
+    ax.step(pit, ecdf, where="post", color="C0", label="LOO-PIT ECDF")
+    ax.plot([0, 1], [0, 1], color="k", lw=0.8)
+    ax.set_xlabel("PIT value")
+    ax.set_ylabel("ECDF")
+    ax.set_title(f"LOO-PIT calibration ({n} rows)", fontsize=10)
+    ax.legend(fontsize=8)
     return ax
