@@ -113,6 +113,7 @@ def lbfgs_minimize(
     max_iter: int,
     tol: float,
     ftol: float = 2.2e-9,
+    linesearch_steps: int = 20,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Minimise ``fun`` from ``u0`` with optax L-BFGS (zoom line search); traceable, vmappable.
 
@@ -120,10 +121,18 @@ def lbfgs_minimize(
     iteration lowers ``fun`` by less than ``ftol * max(|f|, 1)``; a non-finite step stops the
     loop and keeps the last finite point.
 
+    ``linesearch_steps`` caps the zoom line search per iteration (optax's default is 20); under
+    ``vmap`` every start waits for the longest line search, so a screening pass over many
+    starts runs faster with fewer.
+
     Returns:
         ``(u, fun(u), iterations)``.
     """
-    opt = optax.lbfgs()
+    opt = optax.lbfgs(
+        linesearch=optax.scale_by_zoom_linesearch(
+            max_linesearch_steps=linesearch_steps, initial_guess_strategy="one"
+        )
+    )
     value_and_grad = optax.value_and_grad_from_state(fun)
 
     def step(carry):

@@ -59,6 +59,7 @@ class HoffmannSettings:
         num_bootstrap: Bootstrap replicates (0: the point fit only).
         bootstrap_starts: L-BFGS starts per replicate, the best optima of the full grid fit.
         grid_iter: Most L-BFGS iterations of each of the 4500 grid starts (stage 1).
+        grid_linesearch_steps: Zoom line-search steps per iteration in stage 1.
         max_iter: Most L-BFGS iterations when polishing the best starts (stage 2) and per
             bootstrap start.
         tol: Gradient-norm stopping tolerance.
@@ -70,6 +71,7 @@ class HoffmannSettings:
     num_bootstrap: int = 0
     bootstrap_starts: int = 8
     grid_iter: int = 100
+    grid_linesearch_steps: int = 20
     max_iter: int = 1000
     tol: float = 1e-10
     reduced_grid: int = 1
@@ -128,7 +130,13 @@ def hoffmann_runner(law: Law, noise: str, s: HoffmannSettings) -> Callable:
             return lbfgs_minimize(lambda p: objective(p, w), p0, max_iter=s.max_iter, tol=s.tol)
 
         def solve_short(p0, w):
-            return lbfgs_minimize(lambda p: objective(p, w), p0, max_iter=s.grid_iter, tol=s.tol)
+            return lbfgs_minimize(
+                lambda p: objective(p, w),
+                p0,
+                max_iter=s.grid_iter,
+                tol=s.tol,
+                linesearch_steps=s.grid_linesearch_steps,
+            )
 
         # Stage 1: every grid start, at most grid_iter iterations (vmapped). Stage 2: polish the
         # best `bootstrap_starts` to convergence.
