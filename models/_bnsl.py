@@ -9,9 +9,11 @@ slope at break ``i``, ``d_i`` its location and ``f_i`` its sharpness (small ``f`
 
 Evaluated in log space: since :math:`\log(1 + (x/d)^{1/f}) = \mathrm{softplus}((\log x - \log
 d)/f)`, the reducible part is linear in log x plus softplus terms, and the floor enters through
-``logsumexp``. Sampled centred at a reference scale ``x0``: ``log_b0`` is the log of the reducible
-part at ``x0`` itself (breaks included), break locations are ``log(d_1/x0)`` and, for later
-breaks, positive gaps ``log(d_i/d_{i-1})`` (which orders the breaks and removes label switching).
+``logsumexp``. Sampled centred at a reference scale ``x0``: ``log_y0`` is the log of the whole
+law at ``x0`` and ``floor`` the logit of the floor's share ``a / y(x0)`` (so the reducible
+part at ``x0``, breaks included, is ``y(x0) - a``), break locations are ``log(d_1/x0)`` and, for
+later breaks, positive gaps ``log(d_i/d_{i-1})`` (which orders the breaks and removes label
+switching).
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ __all__ = ["bnsl", "bnsl_1"]
 _REF = "Caballero et al. (2023), Broken Neural Scaling Laws, ICLR 2023, arXiv:2210.14891 (eq. 1)"
 
 
+def _split(theta):
+    """``log a`` and ``log b0`` (reducible part at x0) from ``log_y0`` and the floor logit."""
+    return (
+        theta["log_y0"] + jax.nn.log_sigmoid(theta["floor"]),
+        theta["log_y0"] + jax.nn.log_sigmoid(-theta["floor"]),
+    )
+
+
 def bnsl(n_breaks: int = 1, input: str = "D", *, x0: float | None = None) -> Law:
     r"""A smoothly broken power law with ``n_breaks`` breaks in one input.
 
@@ -47,7 +57,7 @@ def bnsl(n_breaks: int = 1, input: str = "D", *, x0: float | None = None) -> Law
 
     Returns:
         The :class:`~bayescale.Law` ``bnsl_<n>`` (``bnsl_<n>_<input>`` for inputs other than D)
-        with sampling parameters ``log_a``, ``log_b0``, ``c0``, ``c1..cn``, ``log_d1``,
+        with sampling parameters ``log_y0``, ``floor``, ``c0``, ``c1..cn``, ``log_d1``,
         ``gap2..gapn``, ``log_f1..log_fn`` and published ``a``, ``b``, ``c0``, ``c_i``,
         ``d_i``, ``f_i``.
 
@@ -72,16 +82,18 @@ def bnsl(n_breaks: int = 1, input: str = "D", *, x0: float | None = None) -> Law
 
     def mean(theta, x):
         log_x = jnp.log(x[input])
-        reducible = theta["log_b0"] - theta["c0"] * (log_x - log_x0)
+        log_a, log_b0 = _split(theta)
+        reducible = log_b0 - theta["c0"] * (log_x - log_x0)
         for i, log_d in zip(idx, log_breaks(theta), strict=True):
             f = jnp.exp(theta[f"log_f{i}"])
             bend = jax.nn.softplus((log_x - log_d) / f) - jax.nn.softplus((log_x0 - log_d) / f)
             reducible = reducible - theta[f"c{i}"] * f * bend
-        return logsumexp_terms(theta["log_a"], reducible)
+        return logsumexp_terms(log_a, reducible)
 
     def published(theta):
-        log_b = theta["log_b0"] + theta["c0"] * log_x0
-        out = {"a": jnp.exp(theta["log_a"]), "c0": theta["c0"]}
+        log_a, log_b0 = _split(theta)
+        log_b = log_b0 + theta["c0"] * log_x0
+        out = {"a": jnp.exp(log_a), "c0": theta["c0"]}
         ds = {}
         for i, log_d in zip(idx, log_breaks(theta), strict=True):
             f = jnp.exp(theta[f"log_f{i}"])
@@ -93,15 +105,17 @@ def bnsl(n_breaks: int = 1, input: str = "D", *, x0: float | None = None) -> Law
 
     params = [
         Parameter(
-            "log_a",
-            dist.Normal(0.0, 1.5),
-            "log floor a (irreducible loss); Normal(0, 1.5) spans 0.05 to 19 at 95%.",
+            "log_y0",
+            dist.Normal(0.5, 1.5),
+            f"log of the whole law at the reference {input}={x0:.3g}, floor and breaks "
+            "included; Normal(0.5, 1.5) spans 0.09 to 31 at 95%.",
         ),
         Parameter(
-            "log_b0",
-            dist.Normal(0.0, 2.0),
-            f"log of the reducible part at the reference {input}={x0:.3g} (breaks included); "
-            "Normal(0, 2) spans 0.02 to 50.",
+            "floor",
+            dist.Normal(0.0, 1.5),
+            "logit of the floor's share a / y(x0); Normal(0, 1.5) spans shares of 5% to 95%. "
+            "Data pin y(x0) = a + reducible tightly; splitting it by a share instead of "
+            "sampling log a and log b removes the curved ridge a + b = y(x0).",
         ),
         Parameter(
             "c0",

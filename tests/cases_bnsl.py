@@ -7,9 +7,10 @@ from bayescale.models._power import REFERENCE_SCALES
 
 D0 = REFERENCE_SCALES["D"]
 # Floor 1.8 nats, slope 0.1 bending to 0.6 at 2e10 tokens over ~half an e-fold.
+A, B0 = 1.8, 0.8  # floor and reducible part at D0 (nats)
 TRUTH = {
-    "log_a": np.log(1.8),
-    "log_b0": np.log(0.8),
+    "log_y0": np.log(A + B0),
+    "floor": np.log(A / B0),  # logit of the floor share A / (A + B0)
     "c0": 0.1,
     "c1": 0.5,
     "log_d1": 0.0,
@@ -24,9 +25,11 @@ def _inputs(rng, n):
 def bnsl_numpy(t, x, x0=D0):
     """Caballero et al. (2023) eq. 1 with one break, written from the paper."""
     d, f, c0, c1 = x0 * np.exp(t["log_d1"]), np.exp(t["log_f1"]), t["c0"], t["c1"]
-    # b from the centring: reducible part at x0 equals exp(log_b0).
-    b = np.exp(t["log_b0"]) * x0**c0 * (1 + (x0 / d) ** (1 / f)) ** (c1 * f)
-    return np.exp(t["log_a"]) + b * x["D"] ** -c0 * (1 + (x["D"] / d) ** (1 / f)) ** (-c1 * f)
+    # a, b from the centring: y(x0) = exp(log_y0), a = sigmoid(floor) y(x0).
+    y0, share = np.exp(t["log_y0"]), 1 / (1 + np.exp(-t["floor"]))
+    a = share * y0
+    b = (1 - share) * y0 * x0**c0 * (1 + (x0 / d) ** (1 / f)) ** (c1 * f)
+    return a + b * x["D"] ** -c0 * (1 + (x["D"] / d) ** (1 / f)) ** (-c1 * f)
 
 
 CASES = [Case(bnsl_1, TRUTH, _inputs, bnsl_numpy, noise_sigma=0.01, n=120)]

@@ -62,7 +62,7 @@ for _col, _law in (("N", power_law_N), ("D", power_law_D), ("C", power_law_C)):
             _log_uniform(_col, *KAPLAN_RANGE[_col]),
             _power_numpy(_col),
             noise_sigma=0.01,
-            n=60,
+            n=80,
         )
     )
 for _col, _law in (("N", hestness_N), ("D", hestness_D), ("C", hestness_C)):

@@ -47,21 +47,39 @@ def test_kaplan_forms_recover_published_constants(case):
         assert abs(z) < 4.0, f"{name}: z = {z:.2f}"
 
 
+# Real-data fits: the 4-digit-addition posterior is a narrow curved ridge (floor vs. slope after the
+# break vs. break location, sigma ~ 0.1%), the GPT-3 one a ridge between the N and S terms: at
+# 500+500 draws and target 0.9 they show a few divergences and ESS < 400, so these use a higher
+# target acceptance and more draws (measured: 0 divergences, R-hat <= 1.01).
+REAL_DATA = {"num_warmup": 1000, "target_accept_prob": 0.99}
+
+
+@pytest.mark.slow
 def test_bnsl_addition_extrapolates_where_a_power_law_does_not():
     """Caballero et al. (2023) Fig. 4 left: fit the first 14 points, forecast the last 3."""
     fit_rows = bs.datasets.load("bnsl_addition", variant="fit")
     held = bs.datasets.load("bnsl_addition", variant="extrapolate")
     assert len(fit_rows) == 14 and len(held) == 3
 
-    broken = bs.fit(bnsl(1, "examples", x0=500.0), fit_rows, seed=0, **SAMPLER)
+    broken = bs.fit(bnsl(1, "examples", x0=500.0), fit_rows, seed=0, num_samples=2000, **REAL_DATA)
     assert broken.ok, broken.problems
     fc = broken.forecast(examples=held["examples"].to_numpy(), level=0.9)
     y = held["loss"].to_numpy()
+    print(
+        f"\nBNSL 1 break, 4-digit addition: held-back {y.round(4)}, median "
+        f"{fc['median'].to_numpy().round(4)}, 90% PI {fc['pred_lower'].to_numpy().round(4)} - "
+        f"{fc['pred_upper'].to_numpy().round(4)}"
+    )
     assert np.all((fc["pred_lower"] <= y) & (y <= fc["pred_upper"])), fc
     assert np.max(np.abs(fc["median"] / y - 1)) < 0.05  # within 5% of each held-back loss
 
     plain = bs.fit(power_law("examples", x0=500.0), fit_rows, seed=0, **SAMPLER)
+    assert plain.ok, plain.problems
     fp = plain.forecast(examples=held["examples"].to_numpy(), level=0.9)
+    print(
+        f"plain power law: 90% PI {fp['pred_lower'].to_numpy().round(4)} - "
+        f"{fp['pred_upper'].to_numpy().round(4)}"
+    )
     covered = (fp["pred_lower"] <= y) & (y <= fp["pred_upper"])
     assert not covered.any(), fp
 
@@ -76,13 +94,14 @@ def _gpt3_split(cut=1e11):
     return train, test
 
 
+@pytest.mark.slow
 def test_gpt3_learning_curve_forecasts_late_13b():
     """Kaplan's L(N, S) fitted on every curve's first 100B tokens (13B included) forecasts the
     13B curve from 100B to 290B tokens."""
     from bayescale.models import kaplan_NS
 
     train, test = _gpt3_split()
-    post = bs.fit(kaplan_NS, train, seed=0, **SAMPLER)
+    post = bs.fit(kaplan_NS, train, seed=0, num_samples=1000, **REAL_DATA)
     assert post.ok, post.problems
     fc = post.forecast(N=test["N"].to_numpy(), S=test["S"].to_numpy(), level=0.9)
     y = test["loss"].to_numpy()
@@ -93,6 +112,7 @@ def test_gpt3_learning_curve_forecasts_late_13b():
         f"\nGPT-3 13B late curve: n={len(y)}, mean |rel err| {np.mean(np.abs(rel)):.4f}, "
         f"max {np.max(np.abs(rel)):.4f}, 90% coverage {covered.mean():.2f}"
     )
+    # Measured: mean |rel err| 0.8%, max 1.5%, all 10 points inside the 90% interval.
     assert np.mean(np.abs(rel)) < 0.02
     assert covered.mean() >= 0.8
 
