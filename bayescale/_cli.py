@@ -29,17 +29,6 @@ def _print_table(df: pd.DataFrame, args, title: str | None = None) -> None:
         print(df.to_string(float_format=lambda v: f"{v:.4g}"))
 
 
-def _read_table(path: str) -> pd.DataFrame:
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no such file: {path}")
-    if path.endswith((".parquet", ".pq")):
-        return pd.read_parquet(path)
-    try:
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError as err:
-        raise ValueError(f"{path}: the file is empty") from err
-
-
 def _law(name: str):
     import bayescale as bs
 
@@ -145,7 +134,9 @@ def cmd_laws(args) -> int:
 def cmd_fit(args) -> int:
     import bayescale as bs
 
-    data = _read_table(args.data)
+    from ._data import read_table
+
+    data = read_table(args.data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)
         post = bs.fit(
