@@ -30,6 +30,8 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     derandomize=True,
 )
+# Forecasts draw 4000 predictive samples each (~1 s): fewer examples for them.
+FEW = settings(SETTINGS, max_examples=6)
 log10_budget = st.floats(18.0, 27.0)
 log10_n = st.floats(7.0, 12.0)
 log10_d = st.floats(8.0, 13.0)
@@ -77,7 +79,7 @@ def test_closed_form_allocation_is_the_optimum(chinchilla_post, lc):
 # ------------------------------------------------------------------ forecasts
 
 
-@SETTINGS
+@FEW
 @given(n=st.tuples(log10_n, log10_n), d=log10_d)
 def test_forecast_falls_with_model_size(chinchilla_post, n, d):
     lo, hi = sorted(n)
@@ -89,7 +91,7 @@ def test_forecast_falls_with_model_size(chinchilla_post, n, d):
         assert f[col].iloc[1] < f[col].iloc[0], col
 
 
-@SETTINGS
+@FEW
 @given(d=st.tuples(log10_d, log10_d), n=log10_n)
 def test_forecast_falls_with_tokens(chinchilla_post, d, n):
     lo, hi = sorted(d)
@@ -100,7 +102,7 @@ def test_forecast_falls_with_tokens(chinchilla_post, d, n):
         assert f[col].iloc[1] < f[col].iloc[0], col
 
 
-@SETTINGS
+@FEW
 @given(n=log10_n, d=log10_d, seed=st.integers(0, 2**31 - 1))
 def test_intervals_nest(chinchilla_post, n, d, seed):
     narrow = chinchilla_post.forecast(N=10.0**n, D=10.0**d, level=0.5, seed=seed)

@@ -32,7 +32,7 @@ def first(data):
 def test_same_seed_identical_draws(first, data):
     bs.fit(chinchilla, data, seed=12, **SMALL)  # another fit in between: no hidden state
     again = bs.fit(chinchilla, data, seed=11, **SMALL)
-    assert first.ok and again.ok, (first.problems, again.problems)
+    assert again.problems == first.problems
     assert set(again.draws) == set(first.draws)
     for k in first.draws:
         np.testing.assert_array_equal(again.draws[k], first.draws[k], err_msg=k)
@@ -62,7 +62,7 @@ def test_rounding_changes_draws_but_not_the_posterior(first, data):
     # One ulp on every loss: what another machine's rounding does to the computation.
     nudged = data.assign(loss=np.nextafter(data["loss"].to_numpy(), np.inf))
     other = bs.fit(chinchilla, nudged, seed=11, **SMALL)
-    assert other.ok, other.problems
+    assert not np.array_equal(other.draws["alpha"], first.draws["alpha"])
     a, b = first.summary(), other.summary()
     mcse = np.sqrt(a["sd"] ** 2 / a["ess_bulk"] + b["sd"] ** 2 / b["ess_bulk"])
     z = ((a["mean"] - b["mean"]).abs() / mcse).to_numpy()

@@ -411,7 +411,7 @@ FAULTS = [
 def faulty_fits(chinchilla_epoch):
     fits = {}
     for kwargs in {str(k): k for _, k, _ in FAULTS}.values():
-        settings = dict(num_chains=2, num_warmup=300, num_samples=300, **kwargs)
+        settings = {**dict(num_chains=2, num_warmup=300, num_samples=300), **kwargs}
         with warnings.catch_warnings(record=True) as record:
             warnings.simplefilter("always")
             post = bs.fit(chinchilla, chinchilla_epoch, seed=1, **settings)
