@@ -457,7 +457,7 @@ def grouped_fit_inputs(
     separate: Sequence[str] | str | None = None,
     offset: bool = False,
 ) -> tuple[Law, Any]:
-    """The grouped law and a copy of ``data`` whose ``groups`` column holds codes ``1..G``.
+    """The grouped law and a copy of ``data`` with codes ``1..G`` in ``<groups>_code``.
 
     Labels are sorted (numbers numerically, anything else by ``str``); the grouped law keeps
     the label <-> code mapping (:func:`group_spec`).
@@ -487,9 +487,12 @@ def grouped_fit_inputs(
     labels = tuple(v.item() if isinstance(v, np.generic) else v for v in labels)
     if len(labels) < 2:
         raise DataError(f"group column {groups!r} has a single group {labels}: nothing to pool")
+    # The codes get their own column: the label column may carry an input's name (e.g. "U")
+    # whose validation (raw counts) codes 1..G would fail.
+    column = f"{groups}_code"
     grouped = hierarchical(
-        law, labels, pooled=pooled, shared=shared, separate=separate, column=groups, offset=offset
+        law, labels, pooled=pooled, shared=shared, separate=separate, column=column, offset=offset
     )
-    out = data.copy()
-    out[groups] = group_spec(grouped).codes(values)
+    out = data.drop(columns=[groups])
+    out[column] = group_spec(grouped).codes(values)
     return grouped, out

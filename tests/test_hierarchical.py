@@ -86,7 +86,8 @@ def test_fit_keyword_errors_name_the_column():
 @pytest.fixture(scope="module")
 def grouped_post():
     rng = np.random.default_rng(1)
-    df = _simulate(rng, [0.30, 0.35, 0.40], [0.37, 0.37, 0.37], 16)
+    # few noisy points per group: the regime the non-centred parameterisation is made for
+    df = _simulate(rng, [0.30, 0.35, 0.40, 0.33], [0.37] * 4, 8, sigma=0.02)
     return bs.fit(
         chinchilla,
         df,
@@ -94,7 +95,9 @@ def grouped_post():
         pooled=["alpha"],
         shared=["E", "A", "B", "beta"],
         seed=1,
-        **SMALL,
+        num_warmup=600,
+        num_samples=800,
+        target_accept_prob=0.98,
     )
 
 
@@ -115,7 +118,7 @@ def test_grouped_fit_forecast_existing_and_new_group(grouped_post, tmp_path):
     )
     assert f_a["mean_lower"][0] < truth < f_a["mean_upper"][0]
     width = lambda f: float(f["pred_upper"][0] - f["pred_lower"][0])  # noqa: E731
-    assert width(f_new) > 1.5 * width(f_a)  # a new group carries the between-group spread
+    assert width(f_new) > 1.3 * width(f_a)  # a new group carries the between-group spread
     # allocation for a group works through the base law's closed form
     alloc = post.allocate(1e23, group="g2")
     assert np.isfinite(alloc["N_opt"][0]) and alloc["N_opt_lower"][0] < alloc["N_opt"][0]
