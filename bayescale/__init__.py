@@ -30,12 +30,17 @@ from ._data import read_table as read_table  # noqa: E402
 from ._data import validate as validate  # noqa: E402
 from ._diagnostics import ConvergenceWarning as ConvergenceWarning  # noqa: E402
 from ._fit import fit as fit  # noqa: E402
+from ._hierarchical import hierarchical as hierarchical  # noqa: E402
 from ._law import Law as Law  # noqa: E402
 from ._law import Parameter as Parameter  # noqa: E402
 from ._model import binomial_noise as binomial_noise  # noqa: E402
 from ._model import build_model as build_model  # noqa: E402
+from ._model import scaled_noise as scaled_noise  # noqa: E402
+from ._plot_prior import plot_prior_posterior as plot_prior_posterior  # noqa: E402
 from ._posterior import Posterior as Posterior  # noqa: E402
 from ._posterior import load as load  # noqa: E402
+from ._priors import prior_set as prior_set  # noqa: E402
+from ._priors import prior_sets as prior_sets  # noqa: E402
 from .models._data_constrained import (  # noqa: E402
     allocate_data_constrained as allocate_data_constrained,
 )
@@ -52,6 +57,7 @@ __all__ = [
     "build_model",
     "datasets",
     "fit",
+    "hierarchical",
     "laws",
     "load",
     "models",
@@ -98,3 +104,6 @@ __all__ += [
 
 # Catalog part B: accuracy noise models and data-constrained allocation.
 __all__ += ["allocate_data_constrained", "binomial_noise"]
+
+# Hierarchical laws, noise models, prior sets (issue 5).
+__all__ += ["plot_prior_posterior", "prior_set", "prior_sets", "scaled_noise"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
@@ -25,7 +25,7 @@ def fit(
     *,
     seed: int = 0,
     noise: str = "normal",
-    priors: Mapping[str, dist.Distribution] | None = None,
+    priors: Mapping[str, dist.Distribution] | str | None = None,
     method: str = "nuts",
     num_chains: int = 4,
     num_warmup: int = 1000,
@@ -34,6 +34,11 @@ def fit(
     dense_mass: bool = True,
     max_tree_depth: int = 10,
     progress: bool = False,
+    groups: str | None = None,
+    pooled: Sequence[str] | str = (),
+    shared: Sequence[str] | str = (),
+    separate: Sequence[str] | str | None = None,
+    offset: bool = False,
     **options: Any,
 ) -> Posterior:
     """Fit a scaling law to measurements by NUTS and return its posterior.
@@ -50,7 +55,8 @@ def fit(
         seed: Seed of the PRNG key; the same seed gives the same draws on the same machine.
         noise: ``"normal"`` (Normal on log-loss) or ``"student_t"`` (robust to outliers).
         priors: Replacement priors for sampling-space parameters, e.g.
-            ``{"alpha": dist.Uniform(0, 1)}``.
+            ``{"alpha": dist.Uniform(0, 1)}``, or the name of a prior set from published
+            fits (``"epoch"``; see ``bayescale.prior_sets()``).
         method: Inference method: ``"nuts"`` (default); ``"chees"`` (ChEES-HMC, chains in
             lock-step, for accelerators and many fits); ``"laplace"``, ``"svi"``, ``"map"``
             (fast approximations through optax, ``Posterior.approximate`` is True);
@@ -64,6 +70,14 @@ def fit(
         dense_mass: Adapt a dense mass matrix (the posterior is strongly correlated).
         max_tree_depth: NUTS tree depth limit.
         progress: Show a progress bar while sampling.
+        groups: Name of a group-label column: fit ``law`` across groups
+            (:func:`bayescale.hierarchical`; labels become codes ``1..G`` in sorted order, the
+            mapping is kept on the grouped law). ``priors`` given as a dict then name the
+            grouped law's parameters (e.g. ``alpha_tau``); a named prior set applies to the
+            base law first.
+        pooled, shared, separate, offset: Per-parameter pooling, by sampling-space or published
+            name (see :func:`bayescale.hierarchical`), e.g. ``groups="family",
+            pooled=["alpha", "beta"], shared=["E"]`` (unnamed parameters are separate).
         **options: Settings of a method other than NUTS, e.g. ``num_bootstrap=4000`` for
             ``"hoffmann"``, ``num_inits=8`` for ``"map"`` (unknown names are rejected).
 
@@ -82,6 +96,16 @@ def fit(
             f"got {type(law).__name__}"
         )
     check_noise(noise)
+    if isinstance(priors, str):  # a named prior set, e.g. "epoch" (bayescale.prior_sets())
+        from ._priors import with_prior_set
+
+        law, priors = with_prior_set(law, priors), None
+    if groups is not None:  # a grouped fit: labels -> codes, law -> bayescale.hierarchical(law)
+        from ._hierarchical import grouped_fit_inputs
+
+        law, data = grouped_fit_inputs(
+            law, data, groups, pooled=pooled, shared=shared, separate=separate, offset=offset
+        )
     if method != "nuts":  # other methods (issue 6): bayescale._many.METHODS
         return _fit_other(
             law,

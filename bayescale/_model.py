@@ -203,9 +203,129 @@ def build_model(law: Law, noise: str = "normal") -> Callable[..., None]:
         theta = {p.name: numpyro.sample(p.name, p.prior) for p in law.params}
         n = jnp.shape(next(iter(x.values())))[0]
         loc = jnp.broadcast_to(law.mean(theta, x), (n,))
-        obs_dist = likelihood(loc, law.link)
+        # Noise models that read inputs (scale-dependent variance) set ``uses_inputs``.
+        if getattr(likelihood, "uses_inputs", False):
+            obs_dist = likelihood(loc, law.link, x)
+        else:
+            obs_dist = likelihood(loc, law.link)
         with numpyro.plate("rows", n), numpyro.handlers.mask(mask=True if mask is None else mask):
             numpyro.sample(OBS_SITE, obs_dist, obs=y)
 
     model.__doc__ = f"NumPyro model: {law.formula}, {noise} noise on the {law.link} scale."
     return model
+
+
+# --- Scale-dependent variance and one-sided "undertrained run" noise (issue 5). ---
+# Reference scales of the inputs a noise scale may vary with (the centring of the catalog laws).
+_NOISE_INPUT_REF = {"N": 1e9, "D": 2e10, "C": 1.2e20, "U": 2e10}
+# Slope of log sigma per unit of log input: Normal(0, 0.3) lets sigma change by up to ~2x per
+# decade (2 sd), either way.
+_SIGMA_SLOPE_PRIOR = dist.Normal(0.0, 0.3)
+# One-sided excess of an undertrained run on log-loss: P(undertrained) ~ Beta(1, 4) (mean 0.2),
+# mean excess ~ HalfNormal(0.1) (up to ~20% worse loss).
+_P_UNDER_PRIOR = dist.Beta(1.0, 4.0)
+_EXCESS_PRIOR = dist.HalfNormal(0.1)
+
+
+def scaled_noise(input_name: str) -> str:
+    r"""Register Normal noise whose scale varies with the input ``input_name``.
+
+    .. math::
+        \log y_i \sim \mathcal N\big(\mu_i,\ \sigma\,(x_i / x_0)^{\gamma}\big),
+        \qquad \gamma \sim \mathcal N(0, 0.3)
+
+    (``sigma_slope`` is :math:`\gamma`; :math:`x_0` is 1e9 for ``N``, 2e10 for ``D``, 1.2e20
+    for ``C``, else 1), so small runs may scatter more (or less) than large ones. ``"scaled_N"``,
+    ``"scaled_D"`` and ``"scaled_C"`` are pre-registered.
+
+    Returns:
+        The noise model's name, ``"scaled_<input_name>"``.
+    """
+    name = f"scaled_{input_name}"
+    ref = _NOISE_INPUT_REF.get(input_name, 1.0)
+
+    def likelihood(loc: Array, link: str, x) -> dist.Distribution:
+        if input_name not in x:
+            raise ValueError(
+                f"noise {name!r} varies with input {input_name!r}, which the law does not "
+                f"read (its inputs: {tuple(x)})"
+            )
+        sigma = numpyro.sample("sigma", _SIGMA_PRIOR)
+        slope = numpyro.sample("sigma_slope", _SIGMA_SLOPE_PRIOR)
+        scale = sigma * jnp.exp(slope * (jnp.log(x[input_name]) - jnp.log(ref)))
+        return _location_dist(dist.Normal(loc, scale), link)
+
+    likelihood.uses_inputs = True
+    NOISE_MODELS[name] = (likelihood, ("sigma", "sigma_slope"))
+    return name
+
+
+for _inp in ("N", "D", "C"):
+    scaled_noise(_inp)
+
+
+class UndertrainedNormal(dist.Distribution):
+    r"""Normal noise plus, with probability ``p``, a one-sided exponential excess.
+
+    .. math::
+        r = \varepsilon + b\,u, \quad \varepsilon \sim \mathcal N(0, \sigma^2),\
+        b \sim \text{Bernoulli}(p),\ u \sim \text{Exponential}(\text{mean}=s)
+
+    so on the log scale a run is the law plus noise, or (an undertrained run: too short a
+    schedule, a bad learning rate) strictly worse by an excess of mean ``s``; never better. The
+    density is the two-component mixture of a Normal and an exponentially modified Gaussian
+    (EMG, rate :math:`\lambda = 1/s`):
+    :math:`f(r) = (1-p)\,\phi(r/\sigma)/\sigma + p\,\lambda
+    e^{\lambda^2\sigma^2/2 - \lambda r}\,\Phi(r/\sigma - \lambda\sigma)`.
+
+    References:
+        Grushka (1972), Characterization of exponentially modified Gaussian peaks,
+        Anal. Chem. 44(11).
+    """
+
+    support = dist.constraints.real
+    arg_constraints = {
+        "loc": dist.constraints.real,
+        "scale": dist.constraints.positive,
+        "p": dist.constraints.unit_interval,
+        "excess": dist.constraints.positive,
+    }
+    reparametrized_params = ["loc", "scale", "excess"]
+
+    def __init__(self, loc, scale, p, excess, *, validate_args=None):
+        self.loc, self.scale, self.p, self.excess = jnp.broadcast_arrays(loc, scale, p, excess)
+        super().__init__(batch_shape=jnp.shape(self.loc), validate_args=validate_args)
+
+    def sample(self, key, sample_shape=()):
+        k1, k2, k3 = jax.random.split(key, 3)
+        shape = sample_shape + self.batch_shape
+        eps = jax.random.normal(k1, shape) * self.scale
+        under = jax.random.bernoulli(k2, self.p, shape)
+        u = jax.random.exponential(k3, shape) * self.excess
+        return self.loc + eps + jnp.where(under, u, 0.0)
+
+    def log_prob(self, value):
+        r = value - self.loc
+        s, lam = self.scale, 1.0 / self.excess
+        log_normal = dist.Normal(0.0, s).log_prob(r)
+        log_emg = (
+            jnp.log(lam)
+            + 0.5 * (lam * s) ** 2
+            - lam * r
+            + jax.scipy.special.log_ndtr(r / s - lam * s)
+        )
+        return jnp.logaddexp(jnp.log1p(-self.p) + log_normal, jnp.log(self.p) + log_emg)
+
+    @property
+    def mean(self):
+        return self.loc + self.p * self.excess
+
+
+def _undertrained(loc: Array, link: str) -> dist.Distribution:
+    sigma = numpyro.sample("sigma", _SIGMA_PRIOR)
+    p = numpyro.sample("p_under", _P_UNDER_PRIOR)
+    excess = numpyro.sample("excess", _EXCESS_PRIOR)
+    return _location_dist(UndertrainedNormal(loc, sigma, p, excess), link)
+
+
+NOISE_MODELS["undertrained"] = (_undertrained, ("sigma", "p_under", "excess"))

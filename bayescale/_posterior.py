@@ -290,6 +290,9 @@ class Posterior:
             if np.ndim(value) == 0 and any(str(value) == str(lab) for lab in spec.labels):
                 return rest.pop(spec.column), rest
             return None  # numeric group codes: the grouped law evaluates them directly
+        label_column = spec.column.removesuffix("_code")  # fit(groups="U") codes "U_code"
+        if label_column in rest and label_column not in spec.base.inputs:
+            return rest.pop(label_column), rest
         return rest.pop("group", None), rest
 
     def for_group(self, group: Any = None, *, seed: int = 0) -> Posterior:
