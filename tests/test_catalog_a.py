@@ -129,3 +129,54 @@ def test_bundled_datasets_units():
     with pytest.raises(ValueError, match="variants"):
         bs.datasets.load("gpt3_curves", variant="bogus")
     assert "gpt3_curves" in bs.datasets.names() and "bnsl_addition" in bs.datasets.names()
+
+
+def test_bnsl_two_breaks_matches_the_paper_formula():
+    """n_breaks=2: the log-space mean equals Caballero eq. 1 in NumPy, breaks ordered."""
+    import jax.numpy as jnp
+
+    law = bnsl(2, "D")
+    theta = {
+        "log_y0": 1.0,
+        "floor": 0.5,
+        "c0": 0.1,
+        "c1": 0.4,
+        "c2": -0.2,
+        "log_d1": -1.0,
+        "gap2": 2.0,
+        "log_f1": -0.5,
+        "log_f2": 0.3,
+    }
+    x = np.exp(np.linspace(np.log(1e8), np.log(1e13), 25))
+    got = np.exp(np.asarray(law.mean({k: jnp.asarray(v) for k, v in theta.items()}, {"D": x})))
+    pub = {k: float(v) for k, v in law.to_published(theta).items()}
+    assert pub["d1"] < pub["d2"] and np.isclose(np.log(pub["d2"] / pub["d1"]), 2.0)
+    reducible = pub["b"] * x ** -pub["c0"]
+    for i in (1, 2):
+        f = pub[f"f{i}"]
+        reducible = reducible * (1 + (x / pub[f"d{i}"]) ** (1 / f)) ** (-pub[f"c{i}"] * f)
+    want = pub["a"] + reducible
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    # the centring: y(x0) = exp(log_y0), a = sigmoid(floor) * y(x0)
+    y0 = np.exp(np.asarray(law.mean(theta, {"D": np.array([2e10])})))[0]
+    assert np.isclose(y0, np.exp(1.0)) and np.isclose(pub["a"], y0 / (1 + np.exp(-0.5)))
+
+
+def test_factories_reject_bad_arguments():
+    with pytest.raises(ValueError, match="n_breaks"):
+        bnsl(0)
+    with pytest.raises(ValueError, match="x0="):
+        power_law("examples")
+    with pytest.raises(ValueError, match="positive"):
+        power_law("N", x0=-1.0)
+    assert power_law("examples", x0=500.0).published == ("examples_c", "alpha_examples")
+
+
+def test_catalog_rows_and_aliases():
+    from bayescale import models
+
+    table = bs.laws()
+    for name in ("power_law_N", "hestness_D", "kaplan_ND", "kaplan_NS", "kaplan_bcrit", "bnsl_1"):
+        assert name in table.index and table.loc[name, "reference"]
+    assert models.kaplan_N is models.power_law_N and models.kaplan_C is models.power_law_C
+    assert models.kaplan_bcrit.target == "B" and models.kaplan_bcrit.inputs == ("loss",)
