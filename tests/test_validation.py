@@ -469,6 +469,7 @@ def test_non_finite_draws_are_flagged():
     assert len(problems) == 1
 
 
+@pytest.mark.filterwarnings("ignore:.*encountered in scalar divide:RuntimeWarning")
 def test_non_finite_log_density_at_init_is_flagged():
     # log(c - log N) with c ~ Normal(0, 1) and log N ~ 20: the law is NaN wherever the priors
     # reach, so NUTS cannot start; the fit must say so, not return a quiet constant chain.
