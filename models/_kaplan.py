@@ -110,6 +110,9 @@ Sampled as :math:`\ell_N = \log L(N_0, \infty)`, :math:`\ell_D = \log L(\infty, 
 Published (Table 2): alpha_N = 0.076, alpha_D = 0.103, N_c = 6.4e13, D_c = 1.8e13. Compute-optimal
 allocation (inputs N and D) is numeric per draw.
 
+Kaplan's raw runs are not public: the tests check that this form recovers his published
+constants from data simulated at his scales, not that it reproduces his fit to his data.
+
 References:
     Kaplan et al. (2020), arXiv:2001.08361.
 """,
@@ -166,6 +169,9 @@ as ``ell_N = log (N_c/N0)^alpha_N``, ``ell_S = log (S_c/S0)^alpha_S`` (N0 = 1e9,
 evaluated by ``logsumexp``. Published: alpha_N = 0.076, N_c = 6.5e13, S_c = 2.1e3,
 alpha_S = 0.76. No irreducible term: the law predicts L -> 0 as N, S -> infinity.
 
+Kaplan's raw runs are not public: the tests check that this form recovers his published
+constants from data simulated at his scales, not that it reproduces his fit to his data.
+
 References:
     Kaplan et al. (2020), arXiv:2001.08361.
 """,
@@ -216,6 +222,9 @@ loss (nats per token) at which it is measured. Sampled as the log critical batch
 reference loss 3 nats, ``log_B_ref``, and ``alpha_B``; published ``B_star`` =
 ``B_ref * 3^(1/alpha_B)``. Kaplan: B_* = 2e8 tokens, alpha_B = 0.21. Noise is multiplicative
 (Normal on log B), the usual assumption for batch-size measurements that span decades.
+
+Kaplan's raw runs are not public: the tests check that this form recovers his published
+constants from data simulated at his scales, not that it reproduces his fit to his data.
 
 References:
     Kaplan et al. (2020), arXiv:2001.08361; McCandlish et al. (2018), arXiv:1812.06162.
