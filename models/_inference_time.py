@@ -11,7 +11,7 @@ r"""Inference-time laws: serving cost and test-time compute.
 - :data:`temperature_quality` — output quality vs sampling temperature, peaked:
   ``q(tau) = q_max exp(-(tau - tau_opt)^2 / (2 w^2))``.
 - :data:`test_time_compute` — accuracy vs test-time compute (e.g. chain-of-thought tokens or
-  samples): log-linear with a ceiling, ``acc = ceil * sigmoid(a + b log(C_test/C_ref))``.
+  samples): log-linear with a ceiling, ``acc = ceil * sigmoid(a + b log C_test)``.
 - :data:`train_test_tradeoff` — Jones (2021): the test-time compute that reaches a fixed
   performance falls as a power of train-time compute, ``C_test = C_min + K (C_train/1e15)^-m``
   (Jones: 10x train compute is worth ~15x test compute, ``m ~ 1.2``).

@@ -101,7 +101,7 @@ CASES = [
     Case(
         train_test_tradeoff,
         {"log_C_min": np.log(1e6), "log_K": np.log(1e11), "m": 1.2},
-        _loguniform("C_train", 1e12, 1e18),
+        _loguniform("C_train", 1e12, 1e21),
         _jones,
         noise_sigma=0.05,
         n=40,
