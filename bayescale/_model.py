@@ -244,7 +244,9 @@ def scaled_noise(input_name: str) -> str:
     name = f"scaled_{input_name}"
     ref = _NOISE_INPUT_REF.get(input_name, 1.0)
 
-    def likelihood(loc: Array, link: str, x) -> dist.Distribution:
+    def likelihood(loc: Array, link: str, x=None) -> dist.Distribution:
+        if x is None:  # traced without inputs (e.g. to read the noise priors): at x = x0
+            x = {input_name: jnp.full(jnp.shape(loc), ref)}
         if input_name not in x:
             raise ValueError(
                 f"noise {name!r} varies with input {input_name!r}, which the law does not "
