@@ -231,7 +231,7 @@ def _loo(ll: np.ndarray):
 
 
 def _bad_rows(k: np.ndarray, index: pd.Index) -> list:
-    return [index[i] for i in np.flatnonzero(k > _K_THRESHOLD)]
+    return index[np.flatnonzero(k > _K_THRESHOLD)].tolist()  # plain Python labels
 
 
 def _evidence_of(post: Posterior, method: str, seed: int, settings: SmcSettings | None):
