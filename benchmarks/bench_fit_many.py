@@ -1,7 +1,7 @@
 """fit_many throughput: fits/s for K = 1, 10, 100 (, 1000) simulated Chinchilla datasets.
 
 Each dataset: 250 points simulated like ../shared/bench/chin.py (E=1.82, A=482, B=2085,
-alpha=0.35, beta=0.37, lognormal noise 0.02). Each fit: ChEES-HMC, 4 chains x (500 + 500) in
+alpha=0.35, beta=0.37, lognormal noise 0.02). Each fit: ChEES-HMC, 8 chains x (500 + 500) in
 lock-step (bayescale.fit_many(method="chees")), and for comparison the Laplace approximation.
 For each K the first call includes compilation; the second call (new datasets, same shape) does
 not recompile. "wall" is what the user waits for, Posterior objects and diagnostics included.
@@ -35,7 +35,7 @@ def simulate(seed: int, n: int = 250, sigma: float = 0.02) -> pd.DataFrame:
 
 
 OPTIONS = {
-    "chees": {"num_chains": 4, "num_warmup": 500, "num_samples": 500},
+    "chees": {"num_chains": 8, "num_warmup": 500, "num_samples": 500},
     "laplace": {"num_chains": 4, "num_samples": 500},
     "nuts": {"num_chains": 4, "num_warmup": 500, "num_samples": 500},
 }

@@ -3,7 +3,7 @@
 One script, <= 8 minutes: in one session on the GPU machine it runs
   1. the baseline ../shared/bench/gpu_anchor.py (hand-written NumPyro NUTS, whole MCMC jitted,
      one fit x 3 and vmap over K=10 datasets) on the GPU, with GUARD seconds;
-  2. bayescale.fit_many(method="chees") (4 chains x (500 + 500) per dataset, lock-step ChEES)
+  2. bayescale.fit_many(method="chees") (8 chains x (500 + 500) per dataset, lock-step ChEES)
      for K = 1, 10, 100, 1000 on the GPU;
   3. the same fit_many table on the same machine's CPU (JAX_PLATFORMS=cpu, K <= 100) for the
      GPU-vs-CPU ratio;
