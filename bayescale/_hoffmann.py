@@ -17,11 +17,10 @@ With ``num_bootstrap > 0`` the rows are resampled with replacement (multinomial 
 weights ``w_i``, so every replicate has the same shape and all replicates are one vmapped
 call). Each replicate restarts L-BFGS from the ``bootstrap_starts`` best optima of the full-data
 grid fit rather than from the whole grid (Epoch's full-grid bootstrap is timed in
-``benchmarks/bench_bootstrap.py``). Known limitation: on the Chinchilla points these
-replicates come out under-dispersed (alpha sd 0.004 from 64 replicates, against ~0.014 implied
-by Epoch's interval), probably because L-BFGS on the Huber kinks (delta = 1e-3) stops close to
-its start (not yet resolved). Use
-the bootstrap as a baseline to compare against, not as an interval to trust.
+``benchmarks/bench_bootstrap.py``). Polishing and replicates run L-BFGS without scipy's
+``ftol`` stop (``ftol=0``): with it, L-BFGS on the Huber kinks (delta = 1e-3) stops close to
+its start and the replicates come out under-dispersed (alpha sd 0.004 instead of ~0.018 from
+32 replicates; Epoch's interval implies ~0.014).
 
 The returned draws are the point fit (one draw) or the bootstrap replicates: a frequentist
 sampling distribution, not a posterior. ``sigma`` is set to the root-mean-square log residual at
@@ -79,7 +78,7 @@ class HoffmannSettings:
     grid_linesearch_steps: int = 20
     max_iter: int = 1000
     tol: float = 1e-10
-    ftol: float = 2.2e-9
+    ftol: float = 0.0
     reduced_grid: int = 1
 
 

@@ -56,24 +56,20 @@ def test_reproduces_hoffmann_procedure_on_epoch_points(chinchilla_epoch):
     check_hoffmann_numbers(post)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation (bayescale/_hoffmann.py): bootstrap replicates restarted from the "
-    "full-data optima are under-dispersed (alpha sd 0.004 vs ~0.014)",
-)
 def test_bootstrap_spread_matches_epoch_interval(chinchilla_epoch):
-    """Epoch's bootstrap 95% interval of alpha is (0.317, 0.373): sd ~ 0.014. With 64
-    replicates the sd estimate has ~9% relative error; accept a factor 1.6 either way."""
+    """Epoch's bootstrap 95% interval of alpha is (0.317, 0.373): sd ~ 0.014. With 32
+    replicates the sd estimate has ~13% relative error; accept a factor 1.6 either way (with
+    scipy's ftol stop the replicates gave sd 0.004 and this test failed)."""
     post = bs.fit(
         chinchilla,
         chinchilla_epoch,
         method="hoffmann",
-        num_bootstrap=64,
+        num_bootstrap=32,
         seed=3,
         reduced_grid=9,
     )
     a = post.samples["alpha"]
-    assert a.shape == (64,)
+    assert a.shape == (32,)
     assert np.all(np.isfinite(a))
     sd = a.std(ddof=1)
     assert 0.014 / 1.6 < sd < 0.014 * 1.6
