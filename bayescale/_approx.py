@@ -221,7 +221,7 @@ def laplace_runner(law: Law, noise: str, s: ApproxSettings) -> Callable:
 
 
 def svi_runner(law: Law, noise: str, s: ApproxSettings) -> Callable:
-    """``runner(rng_key, x, y, mask)`` of SVI with a full-rank Gaussian guide, from the MAP."""
+    """``runner(rng_key, x, y, mask)`` of SVI, full-rank Gaussian guide started at Laplace."""
     from numpyro.infer import SVI, Trace_ELBO
     from numpyro.infer.autoguide import AutoMultivariateNormal
     from numpyro.infer.initialization import init_to_value
