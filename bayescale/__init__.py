@@ -29,6 +29,7 @@ from ._data import DataWarning as DataWarning  # noqa: E402
 from ._data import read_table as read_table  # noqa: E402
 from ._data import validate as validate  # noqa: E402
 from ._diagnostics import ConvergenceWarning as ConvergenceWarning  # noqa: E402
+from ._diagnostics import PriorWarning as PriorWarning  # noqa: E402
 from ._fit import fit as fit  # noqa: E402
 from ._hierarchical import hierarchical as hierarchical  # noqa: E402
 from ._law import Law as Law  # noqa: E402
@@ -54,6 +55,7 @@ __all__ = [
     "Law",
     "Parameter",
     "Posterior",
+    "PriorWarning",
     "build_model",
     "datasets",
     "fit",

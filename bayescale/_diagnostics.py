@@ -14,7 +14,6 @@ __all__ = [
     "check_convergence",
     "bfmi",
     "PriorWarning",
-    "FitError",
     "check_prior_conflict",
     "check_finite_draws",
     "check_draws",
@@ -116,11 +115,6 @@ def check_convergence(
 
 class PriorWarning(UserWarning):
     """The data lie where the priors put (almost) no predictive mass."""
-
-
-class FitError(ValueError):
-    """The model cannot be fitted to these data as specified (e.g. its log density is not
-    finite anywhere the priors reach)."""
 
 
 def check_finite_draws(
