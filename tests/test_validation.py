@@ -419,6 +419,7 @@ def faulty_fits(chinchilla_epoch):
     return fits
 
 
+@pytest.mark.slow  # three compilations of the sampler (~40-80 s on 2 cores)
 @pytest.mark.parametrize("kwargs, match", [f[1:] for f in FAULTS], ids=[f[0] for f in FAULTS])
 def test_sampler_fault_is_flagged_with_remedy(faulty_fits, kwargs, match):
     post, warned = faulty_fits[str(kwargs)]
