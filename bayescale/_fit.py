@@ -33,6 +33,7 @@ def fit(
     target_accept_prob: float = 0.9,
     dense_mass: bool = True,
     max_tree_depth: int = 10,
+    chain_method: str = "sequential",
     progress: bool = False,
     groups: str | None = None,
     pooled: Sequence[str] | str = (),
@@ -69,6 +70,9 @@ def fit(
             mass matrix shows at 0.8 on these posteriors.
         dense_mass: Adapt a dense mass matrix (the posterior is strongly correlated).
         max_tree_depth: NUTS tree depth limit.
+        chain_method: ``"sequential"`` (default: chains one after another inside one compiled
+            program; on CPU it traces, compiles and samples ~2-3x faster than vectorised chains,
+            which wait for the deepest tree of any chain) or ``"vectorized"``.
         progress: Show a progress bar while sampling.
         groups: Name of a group-label column: fit ``law`` across groups
             (:func:`bayescale.hierarchical`; labels become codes ``1..G`` in sorted order, the
@@ -136,6 +140,7 @@ def fit(
         target_accept_prob=target_accept_prob,
         dense_mass=dense_mass,
         max_tree_depth=max_tree_depth,
+        chain_method=chain_method,
         progress=progress,
     )
     x = {k: clean[k].to_numpy() for k in law.inputs}

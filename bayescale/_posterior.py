@@ -335,9 +335,14 @@ class Posterior:
         ll = log_likelihood(model, samples, x=x, y=y)[OBS_SITE]
         return np.asarray(ll).reshape(self.num_chains, -1, len(self.data))
 
-    def to_arviz(self):
+    def to_arviz(self, *, predictive_seed: int | None = None):
         """The fit as an ArviZ ``xarray.DataTree`` (posterior, sample_stats, log_likelihood,
-        observed_data, constant_data), with the law, noise and settings in ``attrs``."""
+        observed_data, constant_data), with the law, noise and settings in ``attrs``.
+
+        Args:
+            predictive_seed: When given, also add a ``posterior_predictive`` group (draws of the
+                observed rows, made with this seed), which LOO-PIT and PPC plots need.
+        """
         import arviz_base as azb
 
         rows = np.arange(len(self.data))
@@ -350,6 +355,10 @@ class Posterior:
         }
         if self.stats:
             groups["sample_stats"] = dict(self.stats)
+        if predictive_seed is not None:
+            x = {k: self.data[k].to_numpy() for k in self.law.inputs}
+            pred = self.predictive(jax.random.PRNGKey(predictive_seed), x)
+            groups["posterior_predictive"] = {OBS_SITE: pred.reshape(self.log_likelihood.shape)}
         dims = {OBS_SITE: ["row"], **{k: ["row"] for k in self.law.inputs}}
         attrs = {
             "bayescale_format": FORMAT_VERSION,
