@@ -97,7 +97,7 @@ def main():
                 "method": f"bayescale hoffmann, vmapped JAX bootstrap B={B}",
                 "call": "first (compile)" if rep == 0 else "second",
                 "wall_s": round(w, 2),
-                "extrapolated_4000x4500_s": round(w * 4000 / B, 1),
+                "extrapolated_4000_reps_s": round(w * 4000 / B, 1),
             }
         )
         print(rows[-1], flush=True)
