@@ -77,11 +77,9 @@ def __getattr__(name: str):
         return importlib.import_module(".plot", __name__)
     raise AttributeError(f"module 'bayescale' has no attribute {name!r}")
 
-# Many fits per compiled call, accelerator-shaped sampling, compile cache (issue 6).
-from ._many import enable_compilation_cache as enable_compilation_cache  # noqa: E402
-from ._many import fit_many as fit_many  # noqa: E402
 
-__all__ += ["enable_compilation_cache", "fit_many"]
+# Catalog part B: accuracy noise models and data-constrained allocation.
+__all__ += ["allocate_data_constrained", "binomial_noise"]
 
 # Law comparison (issue 4): PSIS-LOO, WAIC, stacking, evidence, leave-future-out.
 from ._compare import Comparison as Comparison  # noqa: E402
@@ -104,8 +102,11 @@ __all__ += [
     "prior_sensitivity",
 ]
 
-# Catalog part B: accuracy noise models and data-constrained allocation.
-__all__ += ["allocate_data_constrained", "binomial_noise"]
+# Many fits per compiled call, accelerator-shaped sampling, compile cache (issue 6).
+from ._many import enable_compilation_cache as enable_compilation_cache  # noqa: E402
+from ._many import fit_many as fit_many  # noqa: E402
+
+__all__ += ["enable_compilation_cache", "fit_many"]
 
 # Hierarchical laws, noise models, prior sets (issue 5).
 __all__ += ["plot_prior_posterior", "prior_set", "prior_sets", "scaled_noise"]

@@ -226,7 +226,7 @@ register(
 )
 
 
-# --- bnsl_addition and gpt3_curves (catalog issue 3, part A) ---------------------------------------
+# --- bnsl_addition and gpt3_curves (catalog issue 3, part A) ---
 def _bnsl_addition(variant: str | None) -> pd.DataFrame:
     raw = _read("bnsl", "four_digit_addition_dataset_size.csv")
     df = pd.DataFrame(
