@@ -26,4 +26,16 @@ def _numpy(t, x):
     return np.exp(t["log_E"]) + A / x["N"] ** t["alpha"] + B / x["D"] ** t["beta"]
 
 
-CASES = [Case(chinchilla, TRUTH, _inputs, _numpy, noise_sigma=0.02, n=120)]
+# Recovery at the library's default warmup (1000): with the battery's shorter 500 the dense mass
+# matrix is sometimes still settling and a single divergence in 2000 draws can appear.
+CASES = [
+    Case(
+        chinchilla,
+        TRUTH,
+        _inputs,
+        _numpy,
+        noise_sigma=0.02,
+        n=120,
+        fit_kwargs={"num_warmup": 1000},
+    )
+]
