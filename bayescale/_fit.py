@@ -35,11 +35,12 @@ def fit(
     max_tree_depth: int = 10,
     chain_method: str = "sequential",
     progress: bool = False,
-    groups: str | None = None,
+    groups: str | Sequence[str] | None = None,
     pooled: Sequence[str] | str = (),
     shared: Sequence[str] | str = (),
     separate: Sequence[str] | str | None = None,
     offset: bool = False,
+    centred: Sequence[str] | str | bool = (),
     **options: Any,
 ) -> Posterior:
     """Fit a scaling law to measurements by NUTS and return its posterior.
@@ -74,14 +75,17 @@ def fit(
             program; on CPU it traces, compiles and samples ~2-3x faster than vectorised chains,
             which wait for the deepest tree of any chain) or ``"vectorized"``.
         progress: Show a progress bar while sampling.
-        groups: Name of a group-label column: fit ``law`` across groups
-            (:func:`bayescale.hierarchical`; labels become codes ``1..G`` in sorted order, the
-            mapping is kept on the grouped law). ``priors`` given as a dict then name the
-            grouped law's parameters (e.g. ``alpha_tau``); a named prior set applies to the
-            base law first.
-        pooled, shared, separate, offset: Per-parameter pooling, by sampling-space or published
-            name (see :func:`bayescale.hierarchical`), e.g. ``groups="family",
-            pooled=["alpha", "beta"], shared=["E"]`` (unnamed parameters are separate).
+        groups: Name of a group-label column, or a list of several (a group is then each
+            combination of their values present in the data, labelled ``"v1|v2"``): fit ``law``
+            across groups (:func:`bayescale.hierarchical`; labels become codes ``1..G`` in
+            sorted order, the mapping is kept on the grouped law; name a group in forecasts
+            with ``group="v1|v2"`` or ``group=("v1", "v2")``). ``priors`` given as a dict
+            then name the grouped law's parameters (e.g. ``alpha_tau``); a named prior set
+            applies to the base law first.
+        pooled, shared, separate, offset, centred: Per-parameter pooling, by sampling-space or
+            published name (see :func:`bayescale.hierarchical`), e.g. ``groups="family",
+            pooled=["alpha", "beta"], shared=["E"]`` (unnamed parameters are separate);
+            ``centred`` names pooled parameters to sample centred (groups with many points).
         **options: Settings of a method other than NUTS, e.g. ``num_bootstrap=4000`` for
             ``"hoffmann"``, ``num_inits=8`` for ``"map"`` (unknown names are rejected).
 
@@ -108,7 +112,14 @@ def fit(
         from ._hierarchical import grouped_fit_inputs
 
         law, data = grouped_fit_inputs(
-            law, data, groups, pooled=pooled, shared=shared, separate=separate, offset=offset
+            law,
+            data,
+            groups,
+            pooled=pooled,
+            shared=shared,
+            separate=separate,
+            offset=offset,
+            centred=centred,
         )
     if method != "nuts":  # other methods (issue 6): bayescale._many.METHODS
         return _fit_other(

@@ -19,6 +19,10 @@ validated as positive). Each sampling-space parameter :math:`\theta` of the base
   the spread of the groups on the unconstrained scale (for ``log_A0`` the log scale: 0.5 is a
   factor 1.6; for an exponent near 0.35 on (0, 2) it is about +-0.15).
 
+With ``centred=`` a pooled parameter is sampled centred instead,
+:math:`T^{-1}(\theta_g) \sim \mathcal N(T^{-1}(\theta_\mu), \tau)`, as one vector site
+``<name>_groups`` (:class:`CentredGroups`): better when every group's data pin its value.
+
 An optional random **offset** adds :math:`\tau_o z_{o,g}` to the log-loss of every row of group
 ``g``: the random intercept of repeated runs that share a seed (seed random effects).
 
@@ -49,11 +53,20 @@ from numpyro.distributions.transforms import biject_to
 
 from ._law import Law, Parameter
 
-__all__ = ["hierarchical", "GroupSpec", "group_spec", "group_draws", "resolve_params"]
+__all__ = [
+    "hierarchical",
+    "GroupSpec",
+    "combine_labels",
+    "effective_multiplier",
+    "group_spec",
+    "group_draws",
+    "resolve_params",
+]
 
 # Spread of pooled groups on the unconstrained scale (see the module docstring).
 TAU_PRIOR_SCALE = 0.5
 OFFSET = "offset"
+CENTRED = "_groups"  # suffix of a centred pooled parameter's vector site (CentredGroups)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -66,6 +79,7 @@ class GroupSpec:
         labels: Group labels; label ``labels[i]`` has code ``i + 1``.
         pooled, shared, separate: Sampling-space parameter names of each kind.
         offset: Whether a random log-loss offset per group is included.
+        centred: The pooled parameters sampled in the centred parameterisation.
     """
 
     base: Law
@@ -75,16 +89,26 @@ class GroupSpec:
     shared: tuple[str, ...]
     separate: tuple[str, ...]
     offset: bool
+    centred: tuple[str, ...] = ()
 
     @property
     def num_groups(self) -> int:
         return len(self.labels)
 
     def code(self, label: Hashable) -> int:
-        """The 1-based code of a group label."""
+        """The 1-based code of a group label.
+
+        A tuple names a combination of several group columns, ``("a", 1)`` for the label
+        ``"a|1"`` (see :func:`combine_labels`).
+        """
         for i, lab in enumerate(self.labels):
             if lab == label or str(lab) == str(label):
                 return i + 1
+        if isinstance(label, tuple) and label:
+            joined = combine_labels([label])[0]
+            for i, lab in enumerate(self.labels):
+                if str(lab) == joined:
+                    return i + 1
         raise KeyError(f"unknown group {label!r} in column {self.column!r}; groups: {self.labels}")
 
     def codes(self, labels: Sequence[Hashable]) -> np.ndarray:
@@ -144,6 +168,66 @@ def _transform(prior: dist.Distribution):
     return biject_to(prior.support)
 
 
+class CentredGroups(dist.Distribution):
+    r"""Joint prior of a centred, partially pooled parameter: one vector site.
+
+    The vector is :math:`v = (m, s, u_1, \dots, u_G)` on the unconstrained scale of the base
+    parameter: :math:`m = T^{-1}(\theta_\mu)` the population centre, :math:`s = \log\tau` the
+    log spread, :math:`u_g = T^{-1}(\theta_g)` the groups. Its density is the hierarchical prior
+
+    .. math::
+        p(v) = p_\mu(T(m))\,|T'(m)|\;\; \text{HalfNormal}(e^s \mid \sigma_\tau)\, e^s
+        \prod_g \mathcal N(u_g \mid m, e^s),
+
+    so a centred hierarchy is an ordinary law parameter (the engine samples each parameter from
+    its own prior). Use it where each group's data pin its value (many points per group): there
+    the non-centred :math:`z_g = (u_g - m)/\tau` trace a curved ridge against :math:`\tau`
+    that NUTS crosses slowly, while the centred :math:`u_g` barely move.
+
+    Args:
+        base: The base parameter's prior (its support gives :math:`T`).
+        num_groups: :math:`G`.
+        tau_scale: Scale :math:`\sigma_\tau` of the HalfNormal prior on :math:`\tau`.
+    """
+
+    arg_constraints: dict = {}
+    support = dist.constraints.real_vector
+    reparametrized_params: list = []
+
+    def __init__(self, base: dist.Distribution, num_groups: int, tau_scale: float):
+        self.base = base
+        self.num_groups = num_groups
+        self.tau_scale = tau_scale
+        self.transform = _transform(base)
+        super().__init__(batch_shape=(), event_shape=(num_groups + 2,))
+
+    def sample(self, key, sample_shape=()):
+        k1, k2, k3 = jax.random.split(key, 3)
+        mu = self.base.sample(k1, sample_shape)
+        tau = dist.HalfNormal(self.tau_scale).sample(k2, sample_shape)
+        m = self.transform.inv(mu)
+        z = jax.random.normal(k3, (*sample_shape, self.num_groups))
+        u = m[..., None] + tau[..., None] * z
+        return jnp.concatenate([m[..., None], jnp.log(tau)[..., None], u], axis=-1)
+
+    def log_prob(self, value):
+        m, s, u = value[..., 0], value[..., 1], value[..., 2:]
+        mu = self.transform(m)
+        lp = self.base.log_prob(mu) + self.transform.log_abs_det_jacobian(m, mu)
+        tau = jnp.exp(s)
+        lp = lp + dist.HalfNormal(self.tau_scale).log_prob(tau) + s
+        return lp + dist.Normal(m[..., None], tau[..., None]).log_prob(u).sum(-1)
+
+
+def population(spec: GroupSpec, theta: Mapping[str, Any], name: str) -> tuple[Any, Any]:
+    """``(mu, tau)`` of pooled parameter ``name``: the population centre (the parameter's own
+    scale) and the spread on the unconstrained scale, for either parameterisation."""
+    if name in spec.centred:
+        v = jnp.asarray(theta[f"{name}{CENTRED}"])
+        return _transform(spec.base.prior(name))(v[..., 0]), jnp.exp(v[..., 1])
+    return theta[f"{name}_mu"], theta[f"{name}_tau"]
+
+
 def _group_values(spec: GroupSpec, theta: Mapping[str, Any]) -> dict[str, Any]:
     """Per-group base parameters: shared scalars, ``(G,)`` arrays otherwise."""
     vals = {}
@@ -152,6 +236,8 @@ def _group_values(spec: GroupSpec, theta: Mapping[str, Any]) -> dict[str, Any]:
             vals[p.name] = theta[p.name]
         elif p.name in spec.separate:
             vals[p.name] = theta[p.name]
+        elif p.name in spec.centred:
+            vals[p.name] = _transform(p.prior)(jnp.asarray(theta[f"{p.name}{CENTRED}"])[..., 2:])
         else:
             t = _transform(p.prior)
             # mu, tau: batch shape; z: batch shape + (G,)
@@ -171,6 +257,7 @@ def hierarchical(
     separate: Sequence[str] | str | None = None,
     column: str = "group",
     offset: bool = False,
+    centred: Sequence[str] | str | bool = (),
 ) -> Law:
     r"""A grouped version of ``law``: per-parameter shared, separate or partially pooled.
 
@@ -189,6 +276,11 @@ def hierarchical(
         offset: Add a partially pooled log-loss offset per group (``offset_tau``,
             ``offset_z``): seed random effects for repeated runs. Use it with every law
             parameter shared, or the offset is confounded with a pooled ``log_E``.
+        centred: Pooled parameters to sample in the centred parameterisation (``True``: all
+            of them): one vector site ``<name>_groups`` (:class:`CentredGroups`) holds the
+            unconstrained centre, ``log tau`` and the group values. Choose it when every group
+            has enough points to pin its own value; the default non-centred form suits groups
+            with few points, whose values the population must fill in.
 
     Returns:
         A new :class:`Law` (the same object for the same arguments, so compiled samplers are
@@ -197,7 +289,8 @@ def hierarchical(
         parameter that varies by group.
 
     Raises:
-        ValueError: for unknown names, a parameter named twice, or fewer than 2 groups.
+        ValueError: for unknown names, a parameter named twice, fewer than 2 groups, or a
+            centred parameter that is not pooled.
 
     Example:
         >>> from bayescale.models import chinchilla
@@ -240,7 +333,26 @@ def hierarchical(
         )
     for k in kinds:
         named.setdefault(k, ())
-    key = (law, labels, column, named["pooled"], named["shared"], named["separate"], offset)
+    if centred is True:
+        centred_names = named["pooled"]
+    elif centred is False:
+        centred_names = ()
+    else:
+        centred_names = resolve_params(law, centred, "centred")
+    not_pooled = [n for n in centred_names if n not in named["pooled"]]
+    if not_pooled:
+        raise ValueError(f"hierarchical: centred parameters {not_pooled} are not pooled")
+    centred_names = tuple(n for n in law.param_names if n in centred_names)
+    key = (
+        law,
+        labels,
+        column,
+        named["pooled"],
+        named["shared"],
+        named["separate"],
+        offset,
+        centred_names,
+    )
     if key in _MEMO:
         return _MEMO[key]
 
@@ -252,6 +364,7 @@ def hierarchical(
         shared=tuple(n for n in law.param_names if n in named["shared"]),
         separate=tuple(n for n in law.param_names if n in named["separate"]),
         offset=offset,
+        centred=centred_names,
     )
     G = len(labels)
     params: list[Parameter] = []
@@ -261,6 +374,15 @@ def hierarchical(
         elif p.name in spec.separate:
             params.append(
                 Parameter(p.name, p.prior.expand([G]).to_event(1), f"per group: {p.description}")
+            )
+        elif p.name in spec.centred:
+            params.append(
+                Parameter(
+                    f"{p.name}{CENTRED}",
+                    CentredGroups(p.prior, G, TAU_PRIOR_SCALE),
+                    f"centred hierarchy of {p.name}: (unconstrained centre, log tau, "
+                    "unconstrained group values)",
+                )
             )
         else:
             params += [
@@ -306,8 +428,7 @@ def hierarchical(
         vals = _group_values(spec, theta)
         out = {}
         for n in spec.pooled:
-            out[f"{n}_mu"] = theta[f"{n}_mu"]
-            out[f"{n}_tau"] = theta[f"{n}_tau"]
+            out[f"{n}_mu"], out[f"{n}_tau"] = population(spec, theta, n)
         if offset:
             out[f"{OFFSET}_tau"] = theta[f"{OFFSET}_tau"]
         for g, lab in enumerate(labels):
@@ -426,11 +547,17 @@ def group_draws(
             )
         if rng_key is None:
             raise ValueError("a new group's offsets are random: pass rng_key (or seed=)")
-        names = [f"{n}_z" for n in spec.pooled] + ([f"{OFFSET}_z"] if spec.offset else [])
+        names = [*spec.pooled, *([OFFSET] if spec.offset else [])]
         keys = jax.random.split(rng_key, max(1, len(names)))
         theta = dict(theta)
         for k, n in zip(keys, names, strict=False):
-            theta[n] = jax.random.normal(k, (*shape, 1), jnp.float64)
+            z = jax.random.normal(k, (*shape, 1), jnp.float64)
+            if n in spec.centred:  # a new group's unconstrained value: centre + tau * z
+                v = theta[f"{n}{CENTRED}"]
+                u = v[..., :1] + jnp.exp(v[..., 1:2]) * z
+                theta[f"{n}{CENTRED}"] = jnp.concatenate([v[..., :2], u], axis=-1)
+            else:
+                theta[f"{n}_z"] = z
         g = 0
     else:
         g = spec.code(group) - 1
@@ -447,23 +574,60 @@ def group_draws(
     return base, out
 
 
+SEPARATOR = "|"
+
+
+def _label_part(value: Any) -> str:
+    """One column's share of a combined label: integral floats print as integers (``1e9`` ->
+    ``"1000000000"``), everything else as ``str``."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return str(value)
+
+
+def combine_labels(rows: Sequence[Sequence[Any]]) -> list[str]:
+    """Labels of the combinations of several group columns: ``("de", 1e9)`` -> ``"de|1000000000"``.
+
+    Args:
+        rows: One tuple of column values per row.
+
+    Returns:
+        One label per row, the parts joined by ``"|"``.
+    """
+    return [SEPARATOR.join(_label_part(v) for v in row) for row in rows]
+
+
+def _sort_key(values: Sequence[Any]):
+    """Sort numbers numerically, anything else by ``str`` (one column's values)."""
+    if all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values):
+        return lambda v: (0, float(v), "")
+    return lambda v: (1, 0.0, str(v))
+
+
 def grouped_fit_inputs(
     law: Law,
     data: Any,
-    groups: str,
+    groups: str | Sequence[str],
     *,
     pooled: Sequence[str] | str = (),
     shared: Sequence[str] | str = (),
     separate: Sequence[str] | str | None = None,
     offset: bool = False,
+    centred: Sequence[str] | str | bool = (),
 ) -> tuple[Law, Any]:
-    """The grouped law and a copy of ``data`` with codes ``1..G`` in ``<groups>_code``.
+    """The grouped law and a copy of ``data`` with group codes ``1..G`` in a code column.
 
-    Labels are sorted (numbers numerically, anything else by ``str``); the grouped law keeps
-    the label <-> code mapping (:func:`group_spec`).
+    ``groups`` is one column name or a list of several; with several, a group is a combination
+    of their values that occurs in the data, labelled ``"v1|v2"`` (:func:`combine_labels`), and
+    the codes go in ``"<c1>_<c2>_code"``. Labels are sorted (numbers numerically, anything else
+    by ``str``; combinations column by column); the grouped law keeps the label <-> code mapping
+    (:func:`group_spec`). Group columns that are not inputs of ``law`` are dropped.
 
     Raises:
-        DataError: when the column is missing or has missing labels (naming the rows).
+        DataError: when a group column is missing or has missing labels (naming the column and
+            the rows), a column is named twice, or there is a single group.
     """
     import pandas as pd
 
@@ -471,28 +635,144 @@ def grouped_fit_inputs(
 
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame, got {type(data).__name__}")
-    if groups not in data.columns:
-        raise DataError(f"missing group column {groups!r}: the table has {list(data.columns)}")
-    col = data[groups]
-    missing = col.isna().to_numpy()
-    if missing.any():
-        rows = [repr(r) for r in data.index[missing][:5]]
-        raise DataError(f"group column {groups!r} has missing labels at row(s) {', '.join(rows)}")
-    values = col.tolist()
-    uniq = set(values)
-    if all(isinstance(v, (int, float, np.number)) for v in uniq):
-        labels = tuple(sorted(uniq))
+    columns = [groups] if isinstance(groups, str) else list(groups)
+    if not columns or not all(isinstance(c, str) for c in columns):
+        raise DataError(f"groups must be a column name or a list of column names, got {groups!r}")
+    if len(set(columns)) != len(columns):
+        raise DataError(f"groups names a column twice: {columns}")
+    for c in columns:
+        if c not in data.columns:
+            raise DataError(f"missing group column {c!r}: the table has {list(data.columns)}")
+        missing = data[c].isna().to_numpy()
+        if missing.any():
+            rows = [repr(r) for r in data.index[missing][:5]]
+            more = f" and {int(missing.sum()) - 5} more" if missing.sum() > 5 else ""
+            raise DataError(
+                f"group column {c!r} has missing labels at row(s) {', '.join(rows)}{more}"
+            )
+    per_column = [
+        [v.item() if isinstance(v, np.generic) else v for v in data[c].tolist()] for c in columns
+    ]
+    keys = [_sort_key(list(set(vals))) for vals in per_column]
+    if len(columns) == 1:
+        values: list[Any] = per_column[0]
+        labels = tuple(sorted(set(values), key=keys[0]))
     else:
-        labels = tuple(sorted(uniq, key=str))
-    labels = tuple(v.item() if isinstance(v, np.generic) else v for v in labels)
+        tuples = list(zip(*per_column, strict=True))
+        uniq = sorted(set(tuples), key=lambda t: tuple(k(v) for k, v in zip(keys, t, strict=True)))
+        labels = tuple(combine_labels(uniq))
+        if len(set(labels)) != len(uniq):
+            raise DataError(
+                f"group columns {columns}: two combinations print as the same label (a value "
+                f"contains {SEPARATOR!r}?); labels {labels}"
+            )
+        values = combine_labels(tuples)
+    name = " x ".join(repr(c) for c in columns)
     if len(labels) < 2:
-        raise DataError(f"group column {groups!r} has a single group {labels}: nothing to pool")
+        raise DataError(f"group column {name} has a single group {labels}: nothing to pool")
     # The codes get their own column: the label column may carry an input's name (e.g. "U")
     # whose validation (raw counts) codes 1..G would fail.
-    column = f"{groups}_code"
+    column = "_".join(columns) + "_code"
     grouped = hierarchical(
-        law, labels, pooled=pooled, shared=shared, separate=separate, column=column, offset=offset
+        law,
+        labels,
+        pooled=pooled,
+        shared=shared,
+        separate=separate,
+        column=column,
+        offset=offset,
+        centred=centred,
     )
-    out = data.drop(columns=[groups])
+    out = data.drop(columns=[c for c in columns if c not in law.inputs])
     out[column] = group_spec(grouped).codes(values)
     return grouped, out
+
+
+def effective_multiplier(
+    post: Any,
+    *,
+    scale: str = "A",
+    exponent: str = "alpha",
+    reference: Hashable | None = None,
+    level: float = 0.9,
+) -> Any:
+    r"""Per-group effective multipliers of an input, from a grouped fit with a shared exponent.
+
+    When the scale of a power-law term varies by group and its exponent is shared, group
+    :math:`g`'s term is the reference group's at a multiplied input:
+
+    .. math::
+        \frac{A_g}{x^{\alpha}} = \frac{A_{\rm ref}}{(m_g\, x)^{\alpha}}, \qquad
+        \log m_g = \frac{\log A_{\rm ref} - \log A_g}{\alpha}.
+
+    With ``x`` the parameters (or data), :math:`m_g = 2` means group ``g`` reaches the
+    reference's reducible loss with half the parameters (data): an effective parameter (data)
+    multiplier. A partially pooled ``log A`` is then a partially pooled :math:`\log m_g`.
+
+    Args:
+        post: A :class:`~bayescale.Posterior` of a grouped law (:func:`hierarchical`).
+        scale: The term's scale parameter (published ``"A"`` or sampling-space ``"log_A0"``),
+            pooled or separate by group.
+        exponent: The term's exponent (``"alpha"``), shared by all groups.
+        reference: Label of the reference group (multiplier 1). None: the population centre
+            ``<scale>_mu`` when the scale is pooled, otherwise the first group.
+        level: Central interval probability (default 0.9).
+
+    Returns:
+        One row per group (index: labels): ``median``, ``lower``, ``upper`` of :math:`m_g`,
+        ``log_median`` (median of :math:`\log m_g`), ``log_sd`` and ``p_above_1``
+        (:math:`P(m_g > 1)`). ``attrs["draws"]`` holds the draws of :math:`m_g`,
+        ``(draws, groups)``.
+
+    Raises:
+        ValueError: for an ungrouped fit, a scale that is not a log-scale parameter varying by
+            group, or an exponent that is not shared (the multiplier would depend on ``x``).
+
+    Example:
+        >>> post = bs.fit(hestness_D, df, groups="arch", pooled=["A"], shared="rest")
+        >>> effective_multiplier(post, reference="6 Enc, 6 Dec")
+    """
+    import pandas as pd
+
+    law = post.law
+    spec = group_spec(law)
+    if spec is None:
+        raise ValueError(f"law {law.name!r} is not grouped; fit with groups= first")
+    (s_name,) = resolve_params(spec.base, scale, "scale")
+    (e_name,) = resolve_params(spec.base, exponent, "exponent")
+    if not s_name.startswith("log_"):
+        raise ValueError(f"scale {scale!r} ({s_name}) is not a log-scale parameter")
+    if s_name in spec.shared:
+        raise ValueError(f"scale {s_name!r} is shared: every multiplier is 1; pool it by group")
+    if e_name not in spec.shared:
+        raise ValueError(
+            f"exponent {e_name!r} varies by group, so a group's term is not the reference's at a "
+            "multiplied input (the ratio depends on the input); refit with it in shared="
+        )
+    per_group = np.stack(
+        [group_draws(law, post.draws, lab)[1][s_name].reshape(-1) for lab in spec.labels], axis=1
+    )
+    alpha = np.asarray(post.draws[e_name]).reshape(-1, 1)
+    if reference is not None:
+        ref = per_group[:, [spec.code(reference) - 1]]
+    elif s_name in spec.pooled:
+        ref = np.asarray(population(spec, post.draws, s_name)[0]).reshape(-1, 1)
+    else:
+        ref = per_group[:, :1]
+    log_m = (ref - per_group) / alpha
+    m = np.exp(log_m)
+    q = (1.0 - level) / 2.0
+    lo, med, hi = np.quantile(m, [q, 0.5, 1.0 - q], axis=0)
+    out = pd.DataFrame(
+        {
+            "median": med,
+            "lower": lo,
+            "upper": hi,
+            "log_median": np.median(log_m, axis=0),
+            "log_sd": log_m.std(axis=0, ddof=1),
+            "p_above_1": (log_m > 0).mean(axis=0),
+        },
+        index=pd.Index(spec.labels, name="group"),
+    )
+    out.attrs.update(level=level, reference=reference, draws=m)
+    return out

@@ -82,6 +82,118 @@ def test_fit_keyword_errors_name_the_column():
         bs.fit(chinchilla, df, groups="family", pooled=["alpha"])
 
 
+def test_groups_by_several_columns_labels_and_errors():
+    from bayescale._hierarchical import grouped_fit_inputs
+
+    df = pd.DataFrame(
+        {
+            "N": [1e8, 1e9, 1e10, 3e8] * 3,
+            "D": [2e9, 2e10, 2e11, 6e9] * 3,
+            "loss": [3.0, 2.5, 2.2, 2.8] * 3,
+            "family": ["b", "a", "b", "a"] * 3,
+            "size_bucket": [10, 2, 2, 10] * 3,  # numbers sort numerically: 2 before 10
+        }
+    )
+    law, out = grouped_fit_inputs(chinchilla, df, ["family", "size_bucket"], pooled=["alpha"])
+    spec = group_spec(law)
+    assert spec.labels == ("a|2", "a|10", "b|2", "b|10")
+    assert spec.column == "family_size_bucket_code" and "family" not in out.columns
+    np.testing.assert_array_equal(out[spec.column].to_numpy()[:4], [4.0, 1.0, 3.0, 2.0])
+    assert spec.code(("b", 10)) == spec.code("b|10") == 4
+    assert "alpha[a|10]" in law.published
+    # errors name the column (and the rows)
+    with pytest.raises(bs.DataError, match="missing group column 'size'"):
+        grouped_fit_inputs(chinchilla, df, ["family", "size"], pooled=["alpha"])
+    bad = df.assign(size_bucket=df["size_bucket"].where(df.index != 5))
+    with pytest.raises(bs.DataError, match=r"'size_bucket' has missing labels at row\(s\) 5"):
+        bs.fit(chinchilla, bad, groups=["family", "size_bucket"], pooled=["alpha"])
+    with pytest.raises(bs.DataError, match="names a column twice"):
+        grouped_fit_inputs(chinchilla, df, ["family", "family"])
+    clash = df.assign(family=["x|1", "x", "x|1", "x"] * 3, size_bucket=[2, "1|2", 2, "1|2"] * 3)
+    with pytest.raises(bs.DataError, match="print as the same label"):
+        grouped_fit_inputs(chinchilla, clash, ["family", "size_bucket"])
+    one = df.assign(family="a", size_bucket=1)
+    with pytest.raises(bs.DataError, match="'family' x 'size_bucket' has a single group"):
+        grouped_fit_inputs(chinchilla, one, ["family", "size_bucket"])
+
+
+def test_groups_by_several_columns_fit_and_forecast():
+    """A fit grouped by (family, size bucket): four combinations, exponent partially pooled."""
+    from bayescale.models import hestness_N
+
+    rng = np.random.default_rng(4)
+    truth = {("a", 1): 0.30, ("a", 2): 0.34, ("b", 1): 0.38, ("b", 2): 0.42}
+    rows = []
+    for (fam, bucket), a in truth.items():
+        N = np.geomspace(1e7, 1e10, 8)
+        loss = (1.8 + 0.5 * (N / 1e9) ** -a) * rng.lognormal(0.0, 0.01, 8)
+        rows.append(pd.DataFrame({"N": N, "family": fam, "bucket": bucket, "loss": loss}))
+    df = pd.concat(rows, ignore_index=True)
+    post = bs.fit(
+        hestness_N,
+        df,
+        groups=["family", "bucket"],
+        pooled=["alpha"],
+        shared="rest",
+        centred=True,
+        seed=2,
+        num_warmup=300,
+        num_samples=300,
+        target_accept_prob=0.95,
+    )
+    assert post.ok, post.problems
+    s = post.summary()
+    for (fam, bucket), a in truth.items():
+        row = s.loc[f"alpha[{fam}|{bucket}]"]
+        assert abs(row["mean"] - a) < 3 * row["sd"], (fam, bucket, row["mean"])
+    by_tuple = post.forecast(N=3e10, group=("b", 2))
+    by_label = post.forecast(N=3e10, group="b|2")
+    np.testing.assert_allclose(by_tuple["median"], by_label["median"], rtol=1e-12)
+    with pytest.raises(KeyError, match="unknown group"):
+        post.forecast(N=3e10, group=("c", 1))
+
+
+def test_centred_pooling_structure():
+    """centred=: one vector site per pooled parameter with the hierarchical prior density."""
+    import jax
+    import numpyro.distributions as dist
+
+    from bayescale._hierarchical import CentredGroups, group_draws
+
+    law = bs.hierarchical(chinchilla, 3, pooled=["alpha"], shared="rest", centred=True)
+    assert "alpha_groups" in law.param_names and "alpha_z" not in law.param_names
+    assert {"alpha_mu", "alpha_tau", "alpha[2]"} <= set(law.published)
+    with pytest.raises(ValueError, match="not pooled"):
+        bs.hierarchical(chinchilla, 3, pooled=["alpha"], shared="rest", centred=["beta"])
+    base = dist.TruncatedNormal(0.5, 0.5, low=0.0, high=2.0)
+    prior = CentredGroups(base, 3, 0.5)
+    t = dist.transforms.biject_to(base.support)
+    v = np.array([t.inv(0.4), np.log(0.3), -1.0, -1.2, -0.8])
+    want = (
+        base.log_prob(0.4)
+        + t.log_abs_det_jacobian(t.inv(0.4), 0.4)
+        + dist.HalfNormal(0.5).log_prob(0.3)
+        + np.log(0.3)
+        + dist.Normal(t.inv(0.4), 0.3).log_prob(v[2:]).sum()
+    )
+    np.testing.assert_allclose(prior.log_prob(v), want, rtol=1e-12)
+    draws = prior.sample(jax.random.PRNGKey(0), (4000,))
+    assert draws.shape == (4000, 5)
+    # prior draws of the centre follow the base prior (4 Monte Carlo standard errors)
+    mu = np.asarray(t(draws[:, 0]))
+    assert abs(mu.mean() - float(base.mean)) < 4 * mu.std() / np.sqrt(mu.size)
+    theta = {**TRUTH, "beta": np.full((1, 2), 0.3), "alpha_groups": np.tile(v, (1, 2, 1))}
+    theta = {k: np.broadcast_to(np.asarray(x), (1, 2, *np.shape(x)[2:])) for k, x in theta.items()}
+    pub = law.to_published({k: np.asarray(x) for k, x in theta.items()})
+    np.testing.assert_allclose(pub["alpha_mu"], 0.4, rtol=1e-12)
+    np.testing.assert_allclose(pub["alpha_tau"], 0.3, rtol=1e-12)
+    np.testing.assert_allclose(pub["alpha[3]"], t(-0.8), rtol=1e-12)
+    _, one = group_draws(law, theta, 3)
+    np.testing.assert_allclose(one["alpha"], t(-0.8), rtol=1e-12)
+    _, new = group_draws(law, theta, None, rng_key=jax.random.PRNGKey(1))
+    assert new["alpha"].shape == (1, 2) and np.all((new["alpha"] > 0) & (new["alpha"] < 2))
+
+
 # ------------------------------------------------------------------ a grouped fit end to end
 @pytest.fixture(scope="module")
 def grouped_post():
