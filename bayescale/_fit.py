@@ -40,7 +40,7 @@ def fit(
     shared: Sequence[str] | str = (),
     separate: Sequence[str] | str | None = None,
     offset: bool = False,
-    centred: Sequence[str] | str | bool = (),
+    centred: Sequence[str] | str | bool | Mapping[str, Sequence[Any]] = (),
     **options: Any,
 ) -> Posterior:
     """Fit a scaling law to measurements by NUTS and return its posterior.
@@ -85,7 +85,8 @@ def fit(
         pooled, shared, separate, offset, centred: Per-parameter pooling, by sampling-space or
             published name (see :func:`bayescale.hierarchical`), e.g. ``groups="family",
             pooled=["alpha", "beta"], shared=["E"]`` (unnamed parameters are separate);
-            ``centred`` names pooled parameters to sample centred (groups with many points).
+            ``centred`` names pooled parameters to sample centred (groups with many points), or
+            maps a parameter to the group labels to centre (the rest stay non-centred).
         **options: Settings of a method other than NUTS, e.g. ``num_bootstrap=4000`` for
             ``"hoffmann"``, ``num_inits=8`` for ``"map"`` (unknown names are rejected).
 

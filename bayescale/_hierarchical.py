@@ -21,7 +21,9 @@ validated as positive). Each sampling-space parameter :math:`\theta` of the base
 
 With ``centred=`` a pooled parameter is sampled centred instead,
 :math:`T^{-1}(\theta_g) \sim \mathcal N(T^{-1}(\theta_\mu), \tau)`, as one vector site
-``<name>_groups`` (:class:`CentredGroups`): better when every group's data pin its value.
+``<name>_groups`` (:class:`CentredGroups`): better when every group's data pin its value. When
+some groups' data do and others' do not, centre only those (``centred={"beta": [labels]}``):
+the rest stay non-centred in the same site (Papaspiliopoulos, Roberts & Skold 2007).
 
 An optional random **offset** adds :math:`\tau_o z_{o,g}` to the log-loss of every row of group
 ``g``: the random intercept of repeated runs that share a seed (seed random effects).
@@ -79,7 +81,8 @@ class GroupSpec:
         labels: Group labels; label ``labels[i]`` has code ``i + 1``.
         pooled, shared, separate: Sampling-space parameter names of each kind.
         offset: Whether a random log-loss offset per group is included.
-        centred: The pooled parameters sampled in the centred parameterisation.
+        centred: The pooled parameters sampled in the centred parameterisation, each with the
+            groups it centres (a tuple of booleans in code order; the others are non-centred).
     """
 
     base: Law
@@ -89,7 +92,14 @@ class GroupSpec:
     shared: tuple[str, ...]
     separate: tuple[str, ...]
     offset: bool
-    centred: tuple[str, ...] = ()
+    centred: tuple[tuple[str, tuple[bool, ...]], ...] = ()
+
+    @property
+    def centred_names(self) -> tuple[str, ...]:
+        return tuple(n for n, _ in self.centred)
+
+    def centred_mask(self, name: str) -> tuple[bool, ...]:
+        return dict(self.centred)[name]
 
     @property
     def num_groups(self) -> int:
@@ -171,35 +181,57 @@ def _transform(prior: dist.Distribution):
 class CentredGroups(dist.Distribution):
     r"""Joint prior of a centred, partially pooled parameter: one vector site.
 
-    The vector is :math:`v = (m, s, u_1, \dots, u_G)` on the unconstrained scale of the base
+    The vector is :math:`v = (m, s, w_1, \dots, w_G)` on the unconstrained scale of the base
     parameter: :math:`m = T^{-1}(\theta_\mu)` the population centre, :math:`s = \log\tau` the
-    log spread, :math:`u_g = T^{-1}(\theta_g)` the groups. Its density is the hierarchical prior
+    log spread, and per group either the centred value :math:`w_g = u_g = T^{-1}(\theta_g)` or,
+    for groups outside ``mask``, the non-centred offset :math:`w_g = z_g` with
+    :math:`u_g = m + \tau z_g`. Its density is the hierarchical prior
 
     .. math::
         p(v) = p_\mu(T(m))\,|T'(m)|\;\; \text{HalfNormal}(e^s \mid \sigma_\tau)\, e^s
-        \prod_g \mathcal N(u_g \mid m, e^s),
+        \prod_{g \in \text{mask}} \mathcal N(w_g \mid m, e^s)
+        \prod_{g \notin \text{mask}} \mathcal N(w_g \mid 0, 1),
 
     so a centred hierarchy is an ordinary law parameter (the engine samples each parameter from
     its own prior). Use it where each group's data pin its value (many points per group): there
     the non-centred :math:`z_g = (u_g - m)/\tau` trace a curved ridge against :math:`\tau`
     that NUTS crosses slowly, while the centred :math:`u_g` barely move.
 
+    Groups whose own rows leave the value loose stay non-centred: centred, they would sit in
+    the funnel of :math:`\tau \to 0` (Papaspiliopoulos, Roberts & Skold 2007, "A general
+    framework for the parametrization of hierarchical models", Statistical Science 22).
+
     Args:
         base: The base parameter's prior (its support gives :math:`T`).
         num_groups: :math:`G`.
         tau_scale: Scale :math:`\sigma_\tau` of the HalfNormal prior on :math:`\tau`.
+        mask: Which groups are centred (default: all).
     """
 
     arg_constraints: dict = {}
     support = dist.constraints.real_vector
     reparametrized_params: list = []
 
-    def __init__(self, base: dist.Distribution, num_groups: int, tau_scale: float):
+    def __init__(
+        self,
+        base: dist.Distribution,
+        num_groups: int,
+        tau_scale: float,
+        mask: Sequence[bool] | None = None,
+    ):
         self.base = base
         self.num_groups = num_groups
         self.tau_scale = tau_scale
+        self.centred = np.ones(num_groups, bool) if mask is None else np.asarray(mask, bool)
+        if self.centred.shape != (num_groups,):
+            raise ValueError(f"mask must have {num_groups} entries, got {self.centred.shape}")
         self.transform = _transform(base)
         super().__init__(batch_shape=(), event_shape=(num_groups + 2,))
+
+    def group_values(self, value):
+        """Unconstrained group values :math:`u_g` from a vector :math:`v`."""
+        m, s, w = value[..., :1], value[..., 1:2], value[..., 2:]
+        return jnp.where(self.centred, w, m + jnp.exp(s) * w)
 
     def sample(self, key, sample_shape=()):
         k1, k2, k3 = jax.random.split(key, 3)
@@ -207,8 +239,8 @@ class CentredGroups(dist.Distribution):
         tau = dist.HalfNormal(self.tau_scale).sample(k2, sample_shape)
         m = self.transform.inv(mu)
         z = jax.random.normal(k3, (*sample_shape, self.num_groups))
-        u = m[..., None] + tau[..., None] * z
-        return jnp.concatenate([m[..., None], jnp.log(tau)[..., None], u], axis=-1)
+        w = jnp.where(self.centred, m[..., None] + tau[..., None] * z, z)
+        return jnp.concatenate([m[..., None], jnp.log(tau)[..., None], w], axis=-1)
 
     def log_prob(self, value):
         m, s, u = value[..., 0], value[..., 1], value[..., 2:]
@@ -216,19 +248,22 @@ class CentredGroups(dist.Distribution):
         lp = self.base.log_prob(mu) + self.transform.log_abs_det_jacobian(m, mu)
         tau = jnp.exp(s)
         lp = lp + dist.HalfNormal(self.tau_scale).log_prob(tau) + s
-        return lp + dist.Normal(m[..., None], tau[..., None]).log_prob(u).sum(-1)
+        centred = dist.Normal(m[..., None], tau[..., None]).log_prob(u)
+        return lp + jnp.where(self.centred, centred, dist.Normal(0.0, 1.0).log_prob(u)).sum(-1)
 
 
 def population(spec: GroupSpec, theta: Mapping[str, Any], name: str) -> tuple[Any, Any]:
     """``(mu, tau)`` of pooled parameter ``name``: the population centre (the parameter's own
     scale) and the spread on the unconstrained scale, for either parameterisation."""
-    if name in spec.centred:
+    if name in spec.centred_names:
         v = jnp.asarray(theta[f"{name}{CENTRED}"])
         return _transform(spec.base.prior(name))(v[..., 0]), jnp.exp(v[..., 1])
     return theta[f"{name}_mu"], theta[f"{name}_tau"]
 
 
-def _group_values(spec: GroupSpec, theta: Mapping[str, Any]) -> dict[str, Any]:
+def _group_values(
+    spec: GroupSpec, theta: Mapping[str, Any], masks: Mapping[str, Sequence[bool]] | None = None
+) -> dict[str, Any]:
     """Per-group base parameters: shared scalars, ``(G,)`` arrays otherwise."""
     vals = {}
     for p in spec.base.params:
@@ -236,8 +271,11 @@ def _group_values(spec: GroupSpec, theta: Mapping[str, Any]) -> dict[str, Any]:
             vals[p.name] = theta[p.name]
         elif p.name in spec.separate:
             vals[p.name] = theta[p.name]
-        elif p.name in spec.centred:
-            vals[p.name] = _transform(p.prior)(jnp.asarray(theta[f"{p.name}{CENTRED}"])[..., 2:])
+        elif p.name in spec.centred_names:
+            mask = (masks or {}).get(p.name, spec.centred_mask(p.name))
+            v = jnp.asarray(theta[f"{p.name}{CENTRED}"])
+            u = CentredGroups(p.prior, len(mask), TAU_PRIOR_SCALE, mask).group_values(v)
+            vals[p.name] = _transform(p.prior)(u)
         else:
             t = _transform(p.prior)
             # mu, tau: batch shape; z: batch shape + (G,)
@@ -257,7 +295,7 @@ def hierarchical(
     separate: Sequence[str] | str | None = None,
     column: str = "group",
     offset: bool = False,
-    centred: Sequence[str] | str | bool = (),
+    centred: Sequence[str] | str | bool | Mapping[str, Sequence[Hashable]] = (),
 ) -> Law:
     r"""A grouped version of ``law``: per-parameter shared, separate or partially pooled.
 
@@ -280,7 +318,9 @@ def hierarchical(
             of them): one vector site ``<name>_groups`` (:class:`CentredGroups`) holds the
             unconstrained centre, ``log tau`` and the group values. Choose it when every group
             has enough points to pin its own value; the default non-centred form suits groups
-            with few points, whose values the population must fill in.
+            with few points, whose values the population must fill in. A mapping
+            ``{name: [labels]}`` centres only those groups (the others stay non-centred in the
+            same site): for data where some groups pin the value and others do not.
 
     Returns:
         A new :class:`Law` (the same object for the same arguments, so compiled samplers are
@@ -333,16 +373,26 @@ def hierarchical(
         )
     for k in kinds:
         named.setdefault(k, ())
+    masks: dict[str, tuple[bool, ...]] = {}
     if centred is True:
-        centred_names = named["pooled"]
-    elif centred is False:
-        centred_names = ()
-    else:
-        centred_names = resolve_params(law, centred, "centred")
-    not_pooled = [n for n in centred_names if n not in named["pooled"]]
+        masks = {n: (True,) * len(labels) for n in named["pooled"]}
+    elif isinstance(centred, Mapping):
+        for n, which in centred.items():
+            (name,) = resolve_params(law, [n], "centred")
+            which = [which] if isinstance(which, str) or not isinstance(which, Sequence) else which
+            codes = set()
+            for lab in which:
+                hits = [i for i, x in enumerate(labels) if x == lab or str(x) == str(lab)]
+                if not hits:
+                    raise ValueError(f"hierarchical: centred: unknown group {lab!r} for {n!r}")
+                codes.add(hits[0])
+            masks[name] = tuple(i in codes for i in range(len(labels)))
+    elif centred is not False:
+        masks = {n: (True,) * len(labels) for n in resolve_params(law, centred, "centred")}
+    not_pooled = [n for n in masks if n not in named["pooled"]]
     if not_pooled:
         raise ValueError(f"hierarchical: centred parameters {not_pooled} are not pooled")
-    centred_names = tuple(n for n in law.param_names if n in centred_names)
+    centred_spec = tuple((n, masks[n]) for n in law.param_names if n in masks)
     key = (
         law,
         labels,
@@ -351,7 +401,7 @@ def hierarchical(
         named["shared"],
         named["separate"],
         offset,
-        centred_names,
+        centred_spec,
     )
     if key in _MEMO:
         return _MEMO[key]
@@ -364,7 +414,7 @@ def hierarchical(
         shared=tuple(n for n in law.param_names if n in named["shared"]),
         separate=tuple(n for n in law.param_names if n in named["separate"]),
         offset=offset,
-        centred=centred_names,
+        centred=centred_spec,
     )
     G = len(labels)
     params: list[Parameter] = []
@@ -375,11 +425,11 @@ def hierarchical(
             params.append(
                 Parameter(p.name, p.prior.expand([G]).to_event(1), f"per group: {p.description}")
             )
-        elif p.name in spec.centred:
+        elif p.name in spec.centred_names:
             params.append(
                 Parameter(
                     f"{p.name}{CENTRED}",
-                    CentredGroups(p.prior, G, TAU_PRIOR_SCALE),
+                    CentredGroups(p.prior, G, TAU_PRIOR_SCALE, spec.centred_mask(p.name)),
                     f"centred hierarchy of {p.name}: (unconstrained centre, log tau, "
                     "unconstrained group values)",
                 )
@@ -552,16 +602,17 @@ def group_draws(
         theta = dict(theta)
         for k, n in zip(keys, names, strict=False):
             z = jax.random.normal(k, (*shape, 1), jnp.float64)
-            if n in spec.centred:  # a new group's unconstrained value: centre + tau * z
+            if n in spec.centred_names:  # a new group, non-centred: u = centre + tau * z
                 v = theta[f"{n}{CENTRED}"]
-                u = v[..., :1] + jnp.exp(v[..., 1:2]) * z
-                theta[f"{n}{CENTRED}"] = jnp.concatenate([v[..., :2], u], axis=-1)
+                theta[f"{n}{CENTRED}"] = jnp.concatenate([v[..., :2], z], axis=-1)
             else:
                 theta[f"{n}_z"] = z
+        masks = {n: (False,) for n in spec.centred_names}
         g = 0
     else:
+        masks = None
         g = spec.code(group) - 1
-    vals = _group_values(spec, theta)
+    vals = _group_values(spec, theta, masks)
     out = {
         k: np.asarray(v if k in spec.shared else v[..., g]).reshape(shape) for k, v in vals.items()
     }
@@ -615,7 +666,7 @@ def grouped_fit_inputs(
     shared: Sequence[str] | str = (),
     separate: Sequence[str] | str | None = None,
     offset: bool = False,
-    centred: Sequence[str] | str | bool = (),
+    centred: Sequence[str] | str | bool | Mapping[str, Sequence[Hashable]] = (),
 ) -> tuple[Law, Any]:
     """The grouped law and a copy of ``data`` with group codes ``1..G`` in a code column.
 

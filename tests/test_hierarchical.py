@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -177,6 +179,19 @@ def test_centred_pooling_structure():
         + dist.Normal(t.inv(0.4), 0.3).log_prob(v[2:]).sum()
     )
     np.testing.assert_allclose(prior.log_prob(v), want, rtol=1e-12)
+    # group 2 non-centred: its entry is z, u = m + tau z, with a standard Normal prior
+    mixed = CentredGroups(base, 3, 0.5, (True, False, True))
+    want_mixed = (
+        want - dist.Normal(t.inv(0.4), 0.3).log_prob(v[3]) + dist.Normal(0.0, 1.0).log_prob(v[3])
+    )
+    np.testing.assert_allclose(mixed.log_prob(v), want_mixed, rtol=1e-12)
+    np.testing.assert_allclose(mixed.group_values(v)[1], t.inv(0.4) + 0.3 * v[3], rtol=1e-12)
+    law_mixed = bs.hierarchical(
+        chinchilla, 3, pooled=["alpha"], shared="rest", centred={"alpha": [1, 3]}
+    )
+    assert group_spec(law_mixed).centred == (("alpha", (True, False, True)),)
+    with pytest.raises(ValueError, match="unknown group 7"):
+        bs.hierarchical(chinchilla, 3, pooled=["alpha"], shared="rest", centred={"alpha": [7]})
     draws = prior.sample(jax.random.PRNGKey(0), (4000,))
     assert draws.shape == (4000, 5)
     # prior draws of the centre follow the base prior (4 Monte Carlo standard errors)
@@ -301,34 +316,44 @@ def test_partial_pooling_no_worse_with_many_points():
 @pytest.mark.slow
 def test_datablations_by_unique_token_budget():
     """Muennighoff et al. (2023) runs with at most 16 epochs, grouped by unique-token budget U
-    (6 budgets, 100M to 28B tokens, >= 8 runs each), data term (beta, B) partially pooled.
-    Their finding: up to ~4 epochs repeated tokens are worth almost as much as new ones, and
-    the loss of value is modest by 16 epochs; so the data exponents of the budgets should
-    agree with the population centre."""
+    (6 budgets, 100M to 28B tokens, >= 8 runs each, 87 runs): does the data exponent beta
+    differ by budget? One beta for all against one beta per budget (``separate``), by
+    ``bs.compare``. Their finding (repeated tokens up to ~4 epochs are worth almost as much as
+    new ones, and the loss of value is modest by 16 epochs) predicts no clear difference.
+
+    Why not partial pooling of beta (measured, target_accept_prob=0.99): pooled B and beta
+    (non-centred, 800 warmup + 500 draws, seed 0): 12 divergences, R-hat 1.028, bulk ESS 36;
+    beta alone pooled, non-centred: seed 0 passes at 2000 + 1000, seed 1 gives 50 divergences
+    and R-hat 1.027 at the same settings; centred: 31-45 divergences; centred for the 5
+    budgets whose runs have >= 3 distinct D and non-centred for the 28B budget (two distinct
+    D, N changing with D): 8 and 17 divergences (seeds 0, 1), all at log tau ~ -4.3. The
+    budgets' exponents agree, so the posterior of the spread tau runs from ~0.007 to ~0.5
+    while each well-measured budget pins its own value to ~+-0.1 on the unconstrained scale:
+    tau spans the scale of the data uncertainty, the centred form then has a funnel at small
+    tau and the non-centred one a curved ridge at large tau. The separate and the single-beta
+    fits have no spread parameter and pass every diagnostic.
+    """
     d = bs.datasets.load("datablations")
     d = d[d["epochs"] <= 16]
     keep = d.groupby("U").size().loc[lambda v: v >= 8].index
     d = d[d["U"].isin(keep)][["N", "D", "U", "loss"]]
-    post = bs.fit(
-        chinchilla,
-        d,
-        groups="U",
-        pooled=["beta", "B"],
-        shared="rest",
-        seed=0,
-        num_warmup=800,
-        num_samples=500,
-        target_accept_prob=0.99,
-    )
-    s = post.summary(0.9)
-    print(s[["median", "lower", "upper", "r_hat"]].to_string(), post.problems)
-    assert (s["r_hat"] < 1.05).all(), s["r_hat"]
-    centre = s.loc["beta_mu", "median"]
-    for u in keep:
-        assert s.loc[f"beta[{u}]", "lower"] < centre < s.loc[f"beta[{u}]", "upper"], u
-    # forecast for a budget by label, and for an unseen budget
-    f_old = post.forecast(N=1e9, D=2e10, U=float(keep[0]))
-    f_new = post.forecast(N=1e9, D=2e10, seed=1)
-    assert f_new["pred_upper"][0] - f_new["pred_lower"][0] >= 0.9 * (
-        f_old["pred_upper"][0] - f_old["pred_lower"][0]
-    )
+    settings = {"num_warmup": 1000, "num_samples": 1000, "target_accept_prob": 0.99, "seed": 0}
+    one = bs.fit(chinchilla, d[["N", "D", "loss"]], **settings)
+    by_budget = bs.fit(chinchilla, d, groups="U", separate=["beta"], shared="rest", **settings)
+    assert one.ok, one.problems
+    assert by_budget.ok, by_budget.problems
+    s = by_budget.summary(0.9)
+    print(s[["median", "lower", "upper", "r_hat", "ess_bulk"]].to_string())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ParetoKWarning)
+        cmp = bs.compare({"one_beta": one, "beta_by_budget": by_budget})
+    print(cmp)
+    t = cmp.table
+    # LOO cannot tell them apart (the second is within 2 standard errors of the first), and
+    # the evidence, which charges the five extra exponents, prefers one beta
+    second = t.index[1]
+    assert t.loc[second, "elpd_diff"] > -2 * t.loc[second, "dse"], t
+    assert t.loc["beta_by_budget", "log_bf"] < 0.0, t
+    # forecast for a budget by its label
+    f = by_budget.forecast(N=1e9, D=2e10, U=float(keep[0]))
+    assert f["pred_lower"][0] < f["median"][0] < f["pred_upper"][0]
