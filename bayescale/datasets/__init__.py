@@ -322,3 +322,47 @@ register(
     "digitised in Choshen, Zhang, Andreas (2025), arXiv:2410.11840, "
     "https://github.com/IBM/ColPret (MIT).",
 )
+
+
+# --- revisiting_nmt (hierarchical laws, issue 5) ---
+def _revisiting_nmt(variant: str | None) -> pd.DataFrame:
+    raw = _read("colpret", "revisiting_lang.csv")
+    raw = raw[(raw["Domain"] == "NMT") & (raw["Task"] == "log_perplexity")]
+    split = raw["Training"].map({1: "fit", 0: "extrapolate"})
+    if split.isna().any():
+        rows = list(raw.index[split.isna()][:5])
+        raise ValueError(f"revisiting_nmt: column 'Training' is not 0/1 at row(s) {rows}")
+    df = pd.DataFrame(
+        {
+            "arch": raw["Model"].astype(str).to_numpy(),
+            "D": raw["Seen Examples"].to_numpy(np.float64),
+            "loss": raw["Loss"].to_numpy(np.float64),
+            "split": split.to_numpy(),
+        }
+    )
+    df.attrs["dropped"] = "none"
+    if variant in ("fit", "extrapolate"):
+        df = df[df["split"] == variant].reset_index(drop=True)
+        df.attrs["dropped"] = f"every row whose split is not {variant!r}"
+    elif variant is not None:
+        raise ValueError(
+            f"revisiting_nmt has variants None (all 53 points), 'fit' (Training == 1, 48 points) "
+            f"and 'extrapolate' (Training == 0: the largest D of each architecture, 5 points); "
+            f"got {variant!r}"
+        )
+    return df
+
+
+register(
+    "revisiting_nmt",
+    "colpret",
+    _revisiting_nmt,
+    description="Alabdulmohsin et al. (2022) neural machine translation learning curves: arch "
+    "(5 architectures: '6 Enc, 6 Dec', '28 Enc, 6 Dec', '6 Enc, 28 Dec', 'Dec-only', "
+    "'TEnc-LSTM'), D (training examples seen, raw count, 5e5 to 5.12e8), loss (validation "
+    "log-perplexity, nats/token), split ('fit' = the paper's Training == 1, 'extrapolate' = 0: "
+    "the largest D of each architecture). 53 points; variants 'fit' and 'extrapolate'.",
+    citation="Alabdulmohsin, Neyshabur, Zhai (2022), Revisiting Neural Scaling Laws in Language "
+    "and Vision, NeurIPS 2022, arXiv:2209.06640 (google-research, Apache-2.0); collected in "
+    "Choshen, Zhang, Andreas (2025), arXiv:2410.11840, https://github.com/IBM/ColPret (MIT).",
+)
