@@ -109,4 +109,12 @@ from ._many import fit_many as fit_many  # noqa: E402
 __all__ += ["enable_compilation_cache", "fit_many"]
 
 # Hierarchical laws, noise models, prior sets (issue 5).
-__all__ += ["plot_prior_posterior", "prior_set", "prior_sets", "scaled_noise"]
+from ._hierarchical import effective_multiplier as effective_multiplier  # noqa: E402
+
+__all__ += [
+    "effective_multiplier",
+    "plot_prior_posterior",
+    "prior_set",
+    "prior_sets",
+    "scaled_noise",
+]
