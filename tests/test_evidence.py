@@ -108,7 +108,8 @@ def test_smc_matches_closed_form_within_its_error(smc0, exact):
     assert abs(z) < 4.0, (smc0, exact, smc0.details["replicates"])
     # And the error it reports is small enough to decide between laws.
     assert smc0.se < 0.1
-    assert smc0.details["acceptance_rate"] > 0.5
+    # The random-walk scale is steered towards an acceptance rate of ~0.3.
+    assert 0.1 < smc0.details["acceptance_rate"] < 0.6
 
 
 def test_bayes_factor_of_a_model_to_itself_is_one(smc0, data):
@@ -163,12 +164,60 @@ def test_prior_sensitivity_moves_the_evidence_as_the_closed_form_says(data, exac
     assert table.attrs["factor"] == 2.0
 
 
+def importance_sampling_log_evidence(
+    posterior, *, num: int = 200_000, df: float = 5.0, seed: int = 0, chunk: int = 50_000
+) -> tuple[float, float]:
+    """A third estimator, for diagnosis: importance sampling from a Student-t fitted to the draws.
+
+    The proposal is a multivariate Student-t (``df``) with the mean and covariance of the NUTS
+    draws in unconstrained space; on a near-Gaussian posterior its weights are well behaved.
+    Returns ``(log Z, se)``, the error by the delta method on the mean weight.
+    """
+    import jax
+    from jax.flatten_util import ravel_pytree
+
+    from bayescale._evidence import _densities, _latent_sites, _to_unconstrained
+    from bayescale._inference import pad_rows
+
+    law = posterior.law
+    x = {k: posterior.data[k].to_numpy() for k in law.inputs}
+    xp, yp, mask = pad_rows(x, posterior.data[law.target].to_numpy())
+    sites = _latent_sites(law, posterior.noise, xp, yp, mask)
+    log_joint = _densities(law, posterior.noise, xp, yp, mask)[-1]
+    flat = jax.vmap(jax.vmap(lambda v: ravel_pytree(v)[0]))(
+        _to_unconstrained(sites, posterior.draws)
+    )
+    flat = np.asarray(flat).reshape(-1, flat.shape[-1])
+    cov = np.cov(flat, rowvar=False)
+    prop = dist.MultivariateStudentT(
+        df, jnp.asarray(flat.mean(0)), scale_tril=jnp.linalg.cholesky(jnp.asarray(cov))
+    )
+    log_w = jax.jit(jax.vmap(lambda z: log_joint(z) - prop.log_prob(z)))
+    key = jax.random.PRNGKey(seed)
+    out = []
+    for _ in range(num // chunk):
+        key, sub = jax.random.split(key)
+        out.append(np.asarray(log_w(prop.sample(sub, (chunk,)))))
+    w = np.concatenate(out)
+    w = np.where(np.isfinite(w), w, -np.inf)
+    e = np.exp(w - w.max())
+    return float(w.max() + np.log(e.mean())), float(e.std(ddof=1) / math.sqrt(e.size) / e.mean())
+
+
 @pytest.mark.slow
 def test_smc_and_bridge_agree_on_chinchilla(chinchilla_post):
-    """Two independent estimators on the real law: SMC from the prior, bridge on NUTS draws."""
+    """Two independent estimators on the real law: SMC (mode-centred Student-t reference, no
+    posterior draws) and bridge sampling on the NUTS draws, within their combined MC error.
+
+    Importance sampling from a Student-t fitted to the draws (a third estimator) checks both;
+    tempering from the prior read 1.4-2.3 nats low here (bimodal intermediate targets).
+    """
     bridge = log_evidence_bridge(chinchilla_post, seed=0)
-    smc = log_evidence_smc(
-        chinchilla_post.law, chinchilla_post.data, settings=SmcSettings(), seed=0
-    )
-    se = math.hypot(bridge.se, smc.se)
-    assert abs(bridge.log_evidence - smc.log_evidence) < 4.0 * se, (bridge, smc)
+    smc = log_evidence_smc(chinchilla_post.law, chinchilla_post.data, seed=0)
+    z = (smc.log_evidence - bridge.log_evidence) / math.hypot(bridge.se, smc.se)
+    assert abs(z) < 3.0, (bridge, smc, smc.details["replicates"])
+    # Both errors are small enough to decide between laws.
+    assert bridge.se < 0.05 and smc.se < 0.05
+    is_lz, is_se = importance_sampling_log_evidence(chinchilla_post)
+    for est in (bridge, smc):
+        assert abs(est.log_evidence - is_lz) < 3.0 * math.hypot(est.se, is_se), (est, is_lz)
