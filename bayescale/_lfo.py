@@ -17,6 +17,7 @@ References:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import jax
@@ -75,7 +76,8 @@ def leave_future_out(
         the observed target, ``median`` (of the law's mean), ``pred_lower``/``pred_upper``
         (predictive interval), ``lpd``, ``abs_rel_error``, ``covered`` and
         ``extrapolation`` (decades beyond the training range). ``attrs["summary"]`` holds
-        ``elpd_lfo`` (sum of lpd), ``mean_lpd``, ``median_abs_rel_error``, ``coverage``,
+        ``elpd_lfo`` (sum of lpd), ``mean_lpd``, ``median_abs_rel_error``, ``coverage`` (NaN,
+        with a warning, when an interval is undefined),
         ``level``, ``cutoff``, ``by``, ``n_train``, ``n_test`` and ``ok`` (diagnostics of
         the fit on the training rows).
 
@@ -135,6 +137,17 @@ def leave_future_out(
     out["lpd"] = lpd
     out["abs_rel_error"] = np.abs(out["median"] - y) / np.abs(y)
     out["covered"] = (y >= out["pred_lower"]) & (y <= out["pred_upper"])
+    # A NaN bound (predictive draws that overflow, e.g. a chain stuck at tiny Student-t nu in a
+    # fit that failed its diagnostics) leaves coverage undefined, not 0.
+    undefined = int((out["pred_lower"].isna() | out["pred_upper"].isna()).sum())
+    if undefined:
+        warnings.warn(
+            f"leave_future_out: the predictive interval of {undefined} held-out row(s) is "
+            "undefined (NaN bounds); coverage is reported as NaN"
+            + ("" if post.ok else " (the fit failed its diagnostics)"),
+            RuntimeWarning,
+            stacklevel=2,
+        )
     out["extrapolation"] = fc["extrapolation"].to_numpy()
     out = out.sort_values(by, kind="stable")
     out.attrs["summary"] = {
@@ -142,7 +155,7 @@ def leave_future_out(
         "elpd_lfo": float(lpd.sum()),
         "mean_lpd": float(lpd.mean()),
         "median_abs_rel_error": float(np.median(out["abs_rel_error"])),
-        "coverage": float(out["covered"].mean()),
+        "coverage": float("nan") if undefined else float(out["covered"].mean()),
         "level": level,
         "cutoff": float(cutoff),
         "by": by,

@@ -109,3 +109,21 @@ def test_bad_inputs_are_named(data):
         bs.leave_future_out(chinchilla, data[["N", "loss"]], cutoff=1e20)
     with pytest.raises(ValueError, match="level"):
         bs.leave_future_out(chinchilla, data, cutoff=1e20, level=1.5)
+
+
+def test_undefined_interval_gives_nan_coverage_not_zero(data, monkeypatch):
+    """NaN predictive bounds (overflowing draws of a failed fit) must not count as misses."""
+    real = bs.Posterior.forecast
+
+    def nan_upper(self, **kw):
+        fc = real(self, **kw).copy()
+        fc.iloc[0, fc.columns.get_loc("pred_upper")] = np.nan
+        return fc
+
+    monkeypatch.setattr(bs.Posterior, "forecast", nan_upper)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        with pytest.warns(RuntimeWarning, match="undefined"):
+            out = bs.leave_future_out(chinchilla, data, holdout=0.2, seed=0, **SETTINGS)
+    assert math.isnan(out.attrs["summary"]["coverage"])
+    assert np.isfinite(out["lpd"]).all()
