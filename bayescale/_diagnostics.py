@@ -20,8 +20,12 @@ __all__ = [
 ]
 
 RHAT_MAX = 1.01
-# Vehtari et al. (2021): at least 100 effective draws per chain for reliable R-hat and intervals.
+# Vehtari et al. (2021): at least 100 effective draws per chain, i.e. 400 for their four chains,
+# for reliable R-hat and intervals. The interval's Monte Carlo error depends on the total ESS, so
+# for many-chain samplers (ChEES: 8-64 short chains in lock-step) the bar stays at 400 rather than
+# growing with the chain count (Margossian et al. 2023, "Nested R-hat", on many short chains).
 ESS_PER_CHAIN_MIN = 100
+ESS_CHAINS_CAP = 4
 BFMI_MIN = 0.3
 
 
@@ -80,7 +84,7 @@ def check_convergence(
             "the law may be non-identifiable on this data (check the pair plot, add data or "
             "informative priors)."
         )
-    ess_min = ESS_PER_CHAIN_MIN * num_chains
+    ess_min = ESS_PER_CHAIN_MIN * min(num_chains, ESS_CHAINS_CAP)
     ess = table[["ess_bulk", "ess_tail"]].min(axis=1)
     low = ess.index[~(ess >= ess_min)].tolist()
     if low:
