@@ -1,7 +1,10 @@
 """fit_many throughput: fits/s for K = 1, 10, 100 (, 1000) simulated Chinchilla datasets.
 
-Each dataset: 250 points simulated like ../shared/bench/chin.py (E=1.82, A=482, B=2085,
-alpha=0.35, beta=0.37, lognormal noise 0.02). Each fit: ChEES-HMC, 8 chains x (500 + 500) in
+Each dataset (DATA=boot, the default): a bootstrap replicate of the 240 real Chinchilla points
+(Epoch's extraction), the fit_many use case of Epoch's bootstrap. DATA=sim: 250 points simulated
+like ../shared/bench/chin.py (E=1.82, A=482, B=2085, alpha=0.35, beta=0.37, lognormal noise 0.02);
+there E and B are weakly identified and NUTS itself diverges in about half the fits.
+Each fit: ChEES-HMC, 8 chains x (500 + 500) in
 lock-step (bayescale.fit_many(method="chees")), and for comparison the Laplace approximation.
 For each K the first call includes compilation; the second call (new datasets, same shape) does
 not recompile. "wall" is what the user waits for, Posterior objects and diagnostics included.
@@ -34,6 +37,14 @@ def simulate(seed: int, n: int = 250, sigma: float = 0.02) -> pd.DataFrame:
     return pd.DataFrame({"N": N, "D": D, "loss": L * np.exp(sigma * rng.standard_normal(n))})
 
 
+def dataset(seed: int) -> pd.DataFrame:
+    if os.environ.get("DATA", "boot") == "sim":
+        return simulate(seed)
+    df = bs.datasets.load("chinchilla", variant="epoch")
+    rng = np.random.default_rng(seed)
+    return df.iloc[rng.integers(0, len(df), len(df))].reset_index(drop=True)
+
+
 OPTIONS = {
     "chees": {"num_chains": 8, "num_warmup": 500, "num_samples": 500},
     "laplace": {"num_chains": 4, "num_samples": 500},
@@ -53,7 +64,7 @@ def run_table(ks, methods, *, guard_s: float = 420.0, reps: int = 2) -> list[dic
                 print(f"# guard {guard_s:.0f}s reached: skipping {method} K={k}", flush=True)
                 continue
             for rep in range(reps):
-                frames = [simulate(1000 * rep + i) for i in range(k)]
+                frames = [dataset(1000 * rep + i) for i in range(k)]
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     t = time.perf_counter()
@@ -63,12 +74,6 @@ def run_table(ks, methods, *, guard_s: float = 420.0, reps: int = 2) -> list[dic
                     wall = time.perf_counter() - t
                 rhat = np.array([p.diagnostics["r_hat"].max() for p in posts])
                 div = int(sum(int(np.sum(p.stats.get("diverging", 0))) for p in posts))
-                z = np.array(
-                    [
-                        (p.samples["alpha"].mean() - TRUE["alpha"]) / p.samples["alpha"].std()
-                        for p in posts
-                    ]
-                )
                 row = {
                     "device": jax.devices()[0].platform,
                     "n_devices": len(jax.local_devices()),
@@ -79,7 +84,10 @@ def run_table(ks, methods, *, guard_s: float = 420.0, reps: int = 2) -> list[dic
                     "fits_per_s": round(k / wall, 2),
                     "frac_rhat_le_1.01": round(float(np.mean(rhat <= 1.01)), 3),
                     "divergences": div,
-                    "cover90_alpha": round(float(np.mean(np.abs(z) < 1.645)), 3),
+                    "frac_all_diagnostics_ok": round(float(np.mean([p.ok for p in posts])), 3),
+                    "median_alpha": round(
+                        float(np.median([p.samples["alpha"].mean() for p in posts])), 4
+                    ),
                 }
                 rows.append(row)
                 print(row, flush=True)

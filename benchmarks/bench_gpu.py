@@ -13,7 +13,7 @@ the H100, and the GPU faster than the CPU from K = 100 up.
 Usage (from the repository root, on the GPU machine; blackjax must be installed, e.g. from a
 wheel carried along: pip install --no-deps wheels/blackjax-*.whl):
     python benchmarks/bench_gpu.py [path/to/shared/bench]
-Budget knobs: ANCHOR_GUARD (default 120 s), GPU_GUARD (200 s), CPU_GUARD (120 s).
+Budget knobs: ANCHOR_GUARD (default 100 s), GPU_GUARD (230 s), CPU_GUARD (90 s).
 """
 
 from __future__ import annotations
@@ -40,26 +40,26 @@ def run(cmd, env, timeout):
 
 def main():
     env = dict(os.environ)
-    anchor_guard = int(os.environ.get("ANCHOR_GUARD", 120))
-    gpu_guard = int(os.environ.get("GPU_GUARD", 200))
-    cpu_guard = int(os.environ.get("CPU_GUARD", 120))
+    anchor_guard = int(os.environ.get("ANCHOR_GUARD", 100))
+    gpu_guard = int(os.environ.get("GPU_GUARD", 230))
+    cpu_guard = int(os.environ.get("CPU_GUARD", 90))
     print("== 1. baseline: hand-written NumPyro NUTS (gpu_anchor.py) on the GPU ==", flush=True)
     run(
         [sys.executable, os.path.join(BENCH, "gpu_anchor.py"), "10"],
         {**env, "GUARD": str(anchor_guard)},
-        anchor_guard + 90,
+        anchor_guard + 60,
     )
     print("== 2. bayescale.fit_many(method='chees') on the GPU ==", flush=True)
     run(
         [sys.executable, os.path.join(HERE, "bench_fit_many.py"), "1000", "chees"],
         {**env, "GUARD": str(gpu_guard)},
-        gpu_guard + 120,
+        gpu_guard + 90,
     )
     print("== 3. the same on this machine's CPU ==", flush=True)
     run(
         [sys.executable, os.path.join(HERE, "bench_fit_many.py"), "100", "chees"],
         {**env, "JAX_PLATFORMS": "cpu", "GUARD": str(cpu_guard)},
-        cpu_guard + 120,
+        cpu_guard + 60,
     )
 
 
