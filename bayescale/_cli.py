@@ -284,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--evidence",
         choices=["bridge", "smc", "none"],
         default="bridge",
-        help="log-evidence estimator (bridge: on the saved draws; smc: tempered SMC, slower)",
+        help="log-evidence estimator (bridge: on the saved draws; smc: tempered SMC from a "
+        "mode-centred Student-t, ~30 s per law with compilation)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
