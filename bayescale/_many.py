@@ -38,8 +38,13 @@ import pandas as pd
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ._approx import ApproxSettings, laplace_runner, map_runner, svi_runner
-from ._data import DataError, validate
-from ._diagnostics import ConvergenceWarning, check_convergence, convergence_table
+from ._data import DataError, DataWarning, validate
+from ._diagnostics import (
+    ConvergenceWarning,
+    check_convergence,
+    convergence_table,
+    convergence_tables,
+)
 from ._hoffmann import HoffmannSettings, hoffmann_runner
 from ._inference import _ROW_BUCKET, NutsSettings, _compiled_runner
 from ._law import Law
@@ -133,17 +138,16 @@ def _batched(method: str, law: Law, noise: str, settings, devices: tuple) -> Cal
     return _CACHE[key]
 
 
-def _problems(method: str, settings, draws, stats, *, warn: bool) -> list[str]:
+def _problems(method: str, settings, draws, stats, *, warn: bool, table=None) -> list[str]:
+    """Diagnostic failures of one fit; ``table`` is its convergence table if already computed."""
+    if method in SAMPLERS and table is None:
+        table = convergence_table(draws)
     if method == "nuts":
-        return check_convergence(
-            convergence_table(draws), stats, max_tree_depth=settings.max_tree_depth, warn=warn
-        )
+        return check_convergence(table, stats, max_tree_depth=settings.max_tree_depth, warn=warn)
     if method == "chees":
         # n_steps never reaches a tree-depth cap here: pass a depth above max_leapfrog_steps.
         depth = int(math.log2(settings.max_leapfrog_steps)) + 2
-        problems = check_convergence(
-            convergence_table(draws), stats, max_tree_depth=depth, warn=False
-        )
+        problems = check_convergence(table, stats, max_tree_depth=depth, warn=False)
         if not np.all(stats["laplace_whitening"]):
             problems.append(
                 "the Hessian at the MAP is not positive definite, so ChEES ran unwhitened. "
@@ -171,6 +175,19 @@ def _problems(method: str, settings, draws, stats, *, warn: bool) -> list[str]:
 
 def _to_numpy(tree):
     return {k: np.asarray(v) for k, v in tree.items()}
+
+
+def _warn_data(warned: dict[int, list[str]], k: int) -> None:
+    """One DataWarning for all datasets (1000 bootstrap replicates all repeat rows)."""
+    first = next(iter(warned))
+    shown = sorted(warned)[:10]
+    more = f" and {len(warned) - 10} more" if len(warned) > 10 else ""
+    warnings.warn(
+        f"{len(warned)} of {k} datasets raised data warnings (datasets {shown}{more}); "
+        f"dataset {first}: " + " ".join(warned[first]),
+        DataWarning,
+        stacklevel=3,
+    )
 
 
 def fit_one(
@@ -256,19 +273,29 @@ def fit_many(
     if priors:
         law = law.with_priors(**priors)
     clean = []
+    warned: dict[int, list[str]] = {}
     for i, df in enumerate(datasets):
-        try:
-            clean.append(
-                validate(
-                    df,
-                    law.inputs,
-                    law.target,
-                    min_rows=law.min_rows,
-                    target_positive=law.link == "log",
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
+            try:
+                clean.append(
+                    validate(
+                        df,
+                        law.inputs,
+                        law.target,
+                        min_rows=law.min_rows,
+                        target_positive=law.link == "log",
+                    )
                 )
-            )
-        except DataError as err:
-            raise DataError(f"dataset {i}: {err}") from None
+            except DataError as err:
+                raise DataError(f"dataset {i}: {err}") from None
+        for w in caught:
+            if issubclass(w.category, DataWarning):
+                warned.setdefault(i, []).append(str(w.message))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if warned:
+        _warn_data(warned, len(datasets))
     devices = tuple(devices if devices is not None else jax.local_devices())
     n_dev = len(devices)
     k = len(clean)
@@ -290,6 +317,8 @@ def fit_many(
     fn, shard = _batched(method, law, noise, settings, devices)
     args = jax.device_put((keys, xs, ys, masks), shard)
     draws, stats = fn(*args)
+    # Diagnose all fits in one batched call where the draws are (the GPU, for a GPU run).
+    tables = convergence_tables(draws) if method in SAMPLERS else [None] * k_pad
     draws, stats = _to_numpy(draws), _to_numpy(stats)
     settings_dict = {k: v for k, v in dataclasses.asdict(settings).items() if k != "progress"}
     out = []
@@ -297,7 +326,7 @@ def fit_many(
     for i in range(k):
         d = {name: v[i] for name, v in draws.items()}
         st = {name: v[i] for name, v in stats.items()}
-        problems = _problems(method, settings, d, st, warn=False)
+        problems = _problems(method, settings, d, st, warn=False, table=tables[i])
         failed += bool(problems)
         out.append(
             Posterior(
