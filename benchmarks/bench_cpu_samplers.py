@@ -1,4 +1,4 @@
-"""One Chinchilla fit on the CPU: bayescale's methods beside a hand-written NumPyro NUTS script.
+"""One Chinchilla fit on the CPU: bayescale's methods beside hand-written NumPyro and PyMC + nutpie.
 
 On the bundled 240 points (Epoch's subset), in one process, each run twice (first: compile +
 sample; second: new seed, no recompilation):
@@ -7,8 +7,18 @@ sample; second: new seed, no recompilation):
   * bayescale ``method="laplace"`` (approximate, 4000 iid draws)
   * hand-written NumPyro NUTS (../shared/bench/chin.py, dense mass, 4 x (1000 + 1000), the
     whole MCMC under jax.jit as in gpu_anchor.py)
+  * PyMC + nutpie (the same model as chin.py's ``chinchilla``: centred log space, same priors,
+    float64; numba backend; 4 x (1000 + 1000), chains on min(4, cpu_count) threads), with
+    nutpie's default diagonal mass adaptation and with ``adaptation="low_rank"`` (low-rank
+    modified mass matrix). First call: build the PyMC model + ``nutpie.compile_pymc_model`` +
+    sample; second call: new seed, the compiled model reused. Imports of pymc/nutpie are not
+    timed (nor are bayescale's or JAX's).
 Reported: wall time, minimum bulk ESS over E, alpha, beta, ESS/s, max R-hat, and the posterior
-means of alpha and beta. PyMC + nutpie is not run here (see the issue note).
+means of alpha and beta (nutpie's divergence counts are printed beside its rows).
+
+PyMC + nutpie are optional (they are not bayescale dependencies): install them with
+``pip install -e ".[bench]"`` (better in a separate virtual environment); without them that part
+is skipped with a note.
 
 Usage: python benchmarks/bench_cpu_samplers.py [path/to/shared/bench]
 """
@@ -56,6 +66,71 @@ def handwritten():
     return jax.jit(fit)
 
 
+def pymc_chinchilla(logN, logD, logL):
+    """chin.py's ``chinchilla`` (centred log-space parameterisation, same priors) in PyMC."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    logN0, logD0 = float(np.log(1e9)), float(np.log(5e10))
+    with pm.Model() as model:
+        e = pm.Normal("e", 0.5, 1.0)
+        a0 = pm.Normal("a0", -1.0, 2.0)
+        b0 = pm.Normal("b0", -1.0, 2.0)
+        alpha = pm.TruncatedNormal("alpha", mu=0.35, sigma=0.25, lower=0.0, upper=2.0)
+        beta = pm.TruncatedNormal("beta", mu=0.35, sigma=0.25, lower=0.0, upper=2.0)
+        sigma = pm.HalfNormal("sigma", 0.1)
+        pm.Deterministic("E", pt.exp(e))
+        pm.Deterministic("A", pt.exp(a0 + alpha * logN0))
+        pm.Deterministic("B", pt.exp(b0 + beta * logD0))
+        terms = pt.stack(
+            [
+                pt.broadcast_to(e, logN.shape),
+                a0 - alpha * (logN - logN0),
+                b0 - beta * (logD - logD0),
+            ]
+        )
+        pm.Normal("logL", mu=pt.logsumexp(terms, axis=0), sigma=sigma, observed=logL)
+    return model
+
+
+def nutpie_rows(df):
+    try:
+        import nutpie
+        import pymc  # noqa: F401
+    except ImportError as err:
+        print(f'PyMC + nutpie skipped ({err}): pip install -e ".[bench]" to run them', flush=True)
+        return []
+    logN, logD, logL = (np.log(df[c].to_numpy(dtype=np.float64)) for c in ("N", "D", "loss"))
+    rows = []
+    for adaptation in ("diag", "low_rank"):
+        compiled = None
+        for rep in range(2):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t = time.perf_counter()
+                if compiled is None:
+                    compiled = nutpie.compile_pymc_model(pymc_chinchilla(logN, logD, logL))
+                trace = nutpie.sample(
+                    compiled,
+                    draws=1000,
+                    tune=1000,
+                    chains=4,
+                    seed=rep,
+                    adaptation=adaptation,
+                    progress_bar=False,
+                )
+                wall = time.perf_counter() - t
+            draws = {
+                k: trace.posterior[k].transpose("chain", "draw").values
+                for k in ("E", "alpha", "beta")
+            }
+            name = "PyMC + nutpie" + (" (default)" if adaptation == "diag" else " (low-rank mass)")
+            rows.append(row(name, rep, wall, draws))
+            divergences = int(trace.sample_stats["diverging"].sum())
+            print(rows[-1], f"divergences={divergences}", flush=True)
+    return rows
+
+
 def row(name, rep, wall, draws):
     table = convergence_table({k: draws[k] for k in ("E", "alpha", "beta")})
     ess = float(table["ess_bulk"].min())
@@ -94,6 +169,7 @@ def main():
             row("hand-written NumPyro NUTS", rep, wall, {k: np.asarray(v) for k, v in s.items()})
         )
         print(rows[-1], flush=True)
+    rows += nutpie_rows(df)
     print()
     print(pd.DataFrame(rows).to_string(index=False))
 
