@@ -88,7 +88,11 @@ def fit(
             ``centred`` names pooled parameters to sample centred (groups with many points), or
             maps a parameter to the group labels to centre (the rest stay non-centred).
         **options: Settings of a method other than NUTS, e.g. ``num_bootstrap=4000`` for
-            ``"hoffmann"``, ``num_inits=8`` for ``"map"`` (unknown names are rejected).
+            ``"hoffmann"``, ``num_inits=8`` for ``"map"`` (unknown names are rejected); for
+            NUTS, ``regularize_mass_matrix=False`` turns off Stan's shrinkage of the adapted
+            mass matrix towards ``1e-3 I``: about 2x faster with 1.5x the ESS on
+            well-identified data such as the 240 Chinchilla points (the shrinkage distorts
+            their small, highly correlated scales), less robust on weakly identified data.
 
     Returns:
         The :class:`Posterior`.
@@ -138,8 +142,9 @@ def fit(
             },
             options=options,
         )
-    if options:
-        raise TypeError(f"method 'nuts' has no option(s) {sorted(options)}")
+    unknown = sorted(set(options) - {"regularize_mass_matrix"})
+    if unknown:
+        raise TypeError(f"method 'nuts' has no option(s) {unknown}")
     if priors:
         law = law.with_priors(**priors)
     clean = validate(
@@ -154,6 +159,7 @@ def fit(
         max_tree_depth=max_tree_depth,
         chain_method=chain_method,
         progress=progress,
+        **options,
     )
     x = {k: clean[k].to_numpy() for k in law.inputs}
     y = clean[law.target].to_numpy()

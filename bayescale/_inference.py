@@ -47,6 +47,14 @@ class NutsSettings:
     max_tree_depth: int = 10
     chain_method: str = "sequential"
     progress: bool = False
+    # Stan's (and NumPyro's) shrinkage of the adapted covariance towards 1e-3 * I. Chinchilla's
+    # sampling-space variances are 1e-5 to 1e-4 with correlations near 0.99, so the shrinkage
+    # costs 21 leapfrog steps per draw instead of 6.5 on the 240 real points (refit 2.2 s vs
+    # 1.0 s, min bulk ESS 2900 vs 4400); but without it NUTS diverges or mixes worse on 5 of the
+    # test suite's harder posteriors (simulated 120-row Chinchilla, BNSL, grouped laws), so it
+    # stays on by default. ``regularize_mass_matrix=False`` is the fast option for
+    # well-identified data.
+    regularize_mass_matrix: bool = True
 
     def __post_init__(self) -> None:
         if self.chain_method not in ("sequential", "vectorized"):
@@ -97,6 +105,7 @@ def _compiled_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
             target_accept_prob=s.target_accept_prob,
             max_tree_depth=s.max_tree_depth,
             init_strategy=init_to_uniform,
+            regularize_mass_matrix=s.regularize_mass_matrix,
         )
 
     def sample(kernel, init_keys, kwargs, offset):
