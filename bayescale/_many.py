@@ -89,10 +89,11 @@ def enable_compilation_cache(path: str | os.PathLike, *, min_compile_time_s: flo
     """Keep compiled programs on disk at ``path`` so new processes skip recompilation.
 
     Args:
-        path: A directory (created if missing); reuse the same one across sessions.
+        path: A directory (created if missing; ``~`` is expanded); reuse the same one across
+            sessions.
         min_compile_time_s: Only programs that took at least this long to compile are stored.
     """
-    path = os.fspath(path)
+    path = os.path.expanduser(os.fspath(path))
     os.makedirs(path, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", float(min_compile_time_s))

@@ -1,4 +1,4 @@
-"""GPU benchmark (prepared for one H100; not run on the 2-core development machine).
+"""GPU benchmark: one prepared script for one H100 session (log of a run: results/gpu_h100_*.txt).
 
 One script, <= 8 minutes: in one session on the GPU machine it runs
   1. the baseline ../shared/bench/gpu_anchor.py (hand-written NumPyro NUTS, whole MCMC jitted,
