@@ -54,13 +54,14 @@ def convergence_table(draws: dict[str, np.ndarray]) -> pd.DataFrame:
 
 
 @jax.jit
-def _device_diagnostics(draws: dict[str, jax.Array]) -> dict[str, jax.Array]:
+def _device_diagnostics(stacked: jax.Array) -> jax.Array:
+    """``(n, chain, draw)`` -> ``(n, 3)``: R-hat, bulk ESS, tail ESS of each of ``n`` arrays."""
     from blackjax import diagnostics as bd
 
     def one(a):  # (chain, draw) -> [r_hat, ess_bulk, ess_tail]
         return jnp.stack([bd.rhat(a), bd.ess_bulk(a), bd.ess_tail(a, prob=0.9)])
 
-    return {name: jax.vmap(one)(a) for name, a in draws.items()}
+    return jax.vmap(one)(stacked)
 
 
 # A device value this close to a threshold is recomputed on the host with ArviZ, so that pass or
@@ -92,10 +93,12 @@ def convergence_tables(draws: dict[str, np.ndarray | jax.Array]) -> list[pd.Data
     if not batched:
         n_fit = len(next(iter(draws.values())))
         return [pd.DataFrame(columns=["r_hat", "ess_bulk", "ess_tail"])] * n_fit
-    values = {k: np.asarray(v) for k, v in _device_diagnostics(batched).items()}
-    names = list(values)
-    stacked = np.stack([values[k] for k in names], axis=1)  # (fit, param, 3)
-    num_chains = next(iter(batched.values())).shape[1]
+    names = list(batched)
+    n_fit, num_chains, num_draws = batched[names[0]].shape
+    # One (fit * param, chain, draw) array: one small program compiled per shape, not per param.
+    flat = jnp.stack([jnp.asarray(batched[k], jnp.float64) for k in names], axis=1)
+    flat = flat.reshape(n_fit * len(names), num_chains, num_draws)
+    stacked = np.asarray(_device_diagnostics(flat)).reshape(n_fit, len(names), 3)
     ess_min = ESS_PER_CHAIN_MIN * min(num_chains, ESS_CHAINS_CAP)
     rhat, ess = stacked[..., 0], stacked[..., 1:]
     near = (
