@@ -75,10 +75,22 @@ _SUBPROCESS = textwrap.dedent(
     bs.enable_compilation_cache(cache, min_compile_time_s=0.0)
     frames = [pd.read_json(p) for p in sys.argv[2:]]
     posts = bs.fit_many(chinchilla, frames, method="map", seed=0)
+    # the batched diagnostics of fit_many's samplers, on draws sharded over the devices
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+    from bayescale._diagnostics import convergence_table, convergence_tables
+    mesh = Mesh(np.array(jax.local_devices()), ("data",))
+    walk = np.random.default_rng(0).standard_normal((4, 4, 100)).cumsum(axis=2)
+    sharded = jax.device_put(walk, NamedSharding(mesh, PartitionSpec("data")))
+    tables = convergence_tables({"x": sharded})
+    rhat_gap = max(
+        abs(t.loc["x", "r_hat"] - convergence_table({"x": walk[i]}).loc["x", "r_hat"])
+        for i, t in enumerate(tables)
+    )
     print(json.dumps({
         "devices": len(jax.local_devices()),
         "alpha": [float(p.samples["alpha"][0]) for p in posts],
         "cache_files": len(os.listdir(cache)),
+        "rhat_gap": float(rhat_gap),
     }))
     """
 )
@@ -86,7 +98,8 @@ _SUBPROCESS = textwrap.dedent(
 
 def test_sharded_over_two_cpu_devices_and_compile_cache(datasets, tmp_path):
     """The multi-device path: 3 datasets padded to 4 and sharded over 2 forced host devices,
-    in a subprocess (XLA_FLAGS must be set before JAX starts)."""
+    and the batched diagnostics of draws sharded the same way, in a subprocess (XLA_FLAGS must
+    be set before JAX starts)."""
     paths = []
     for i, df in enumerate(datasets):
         p = tmp_path / f"d{i}.json"
@@ -106,6 +119,7 @@ def test_sharded_over_two_cpu_devices_and_compile_cache(datasets, tmp_path):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["devices"] == 2
     assert result["cache_files"] > 0
+    assert result["rhat_gap"] < 1e-10
     here = bs.fit_many(chinchilla, datasets, method="map", seed=0)
     np.testing.assert_allclose(
         result["alpha"], [p.samples["alpha"][0] for p in here], rtol=1e-4, atol=0
