@@ -44,6 +44,7 @@ def test_laplace_matches_the_nuts_posterior(laplace):
     assert f["mean_lower"].iloc[0] < f["median"].iloc[0] < f["mean_upper"].iloc[0]
 
 
+@pytest.mark.slow
 def test_svi_agrees_with_laplace(chinchilla_epoch, laplace):
     post = bs.fit(chinchilla, chinchilla_epoch, method="svi", seed=2, svi_steps=1500)
     assert post.approximate and post.method == "svi"

@@ -80,6 +80,7 @@ def cmp(fits):
     return bs.compare({"no_data_term": wrong, "chinchilla": true})
 
 
+@pytest.mark.slow
 def test_true_law_preferred_by_every_criterion(cmp):
     t = cmp.table
     assert list(t.index) == ["chinchilla", "no_data_term"]

@@ -104,6 +104,7 @@ def test_exact_reference_is_converged(data, exact):
     assert exact_log_evidence(data, num=2001) == pytest.approx(exact, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_smc_matches_closed_form_within_its_error(smc0, exact):
     z = (smc0.log_evidence - exact) / smc0.se
     assert abs(z) < 4.0, (smc0, exact, smc0.details["replicates"])
@@ -121,6 +122,7 @@ def test_bayes_factor_of_a_model_to_itself_is_one(smc0, data):
     assert smc0.details["replicates"] != other.details["replicates"]  # independent runs
 
 
+@pytest.mark.slow
 def test_bridge_matches_closed_form_within_its_error(data, exact):
     post = bs.fit(LAW, data, seed=0, num_warmup=400, num_samples=1000)
     est = log_evidence_bridge(post, seed=0)

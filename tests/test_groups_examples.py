@@ -69,6 +69,7 @@ def languages_post():
     )
 
 
+@pytest.mark.slow
 def test_multilingual_exponents_recovered(languages_post):
     post = languages_post
     assert post.ok, post.problems
@@ -120,6 +121,7 @@ def _simulate_architectures(seed: int, n: int = 8, sigma: float = 0.01) -> pd.Da
     return pd.concat(rows, ignore_index=True)
 
 
+@pytest.mark.slow
 def test_architecture_multipliers_recovered():
     # log A pooled with alpha shared is a pooled log multiplier: log m_g = (log A_ref - log A_g)
     # / alpha (bayescale._hierarchical.effective_multiplier).
@@ -196,6 +198,7 @@ def _held_out_errors(post, held_out: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@pytest.mark.slow
 def test_nmt_architecture_matters(nmt):
     posts, held_out = nmt
     for name, post in posts.items():

@@ -119,6 +119,7 @@ def test_groups_by_several_columns_labels_and_errors():
         grouped_fit_inputs(chinchilla, one, ["family", "size_bucket"])
 
 
+@pytest.mark.slow
 def test_groups_by_several_columns_fit_and_forecast():
     """A fit grouped by (family, size bucket): four combinations, exponent partially pooled."""
     from bayescale.models import hestness_N
@@ -228,6 +229,7 @@ def grouped_post():
     )
 
 
+@pytest.mark.slow
 def test_grouped_fit_forecast_existing_and_new_group(grouped_post, tmp_path):
     post = grouped_post
     assert post.ok, post.problems

@@ -43,6 +43,7 @@ def check_hoffmann_numbers(post):
     assert "approximate" in repr(post)
 
 
+@pytest.mark.slow
 def test_reproduces_hoffmann_procedure_from_a_ninth_of_the_grid(chinchilla_epoch):
     """Every 9th of Hoffmann's 4500 starts (500 starts) already finds the same optimum."""
     post = bs.fit(chinchilla, chinchilla_epoch, method="hoffmann", reduced_grid=9)
@@ -56,6 +57,7 @@ def test_reproduces_hoffmann_procedure_on_epoch_points(chinchilla_epoch):
     check_hoffmann_numbers(post)
 
 
+@pytest.mark.slow
 def test_bootstrap_spread_matches_epoch_interval(chinchilla_epoch):
     """Epoch's bootstrap 95% interval of alpha is (0.317, 0.373): sd ~ 0.014. With 32
     replicates the sd estimate has ~13% relative error; accept a factor 1.6 either way (with

@@ -96,6 +96,7 @@ _SUBPROCESS = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_sharded_over_two_cpu_devices_and_compile_cache(datasets, tmp_path):
     """The multi-device path: 3 datasets padded to 4 and sharded over 2 forced host devices,
     and the batched diagnostics of draws sharded the same way, in a subprocess (XLA_FLAGS must

@@ -50,6 +50,7 @@ def test_undertrained_density_matches_scipy_and_is_one_sided(p, excess, scale):
     assert f(4 * scale + excess) > 2 * f(-4 * scale - excess)
 
 
+@pytest.mark.slow
 def test_undertrained_fit_is_not_dragged_by_bad_runs():
     """25% of runs are worse than the law by an exponential excess (mean 8%): the Normal fit's
     law sits above the truth; the undertrained model recovers it."""
@@ -117,6 +118,7 @@ def test_scaled_noise_recovers_slope():
 
 
 # ------------------------------------------------------------------ seed random effects
+@pytest.mark.slow
 def test_seed_random_effects_as_grouped_offset():
     """Repeated runs: 5 seeds, each shifting every run's log-loss by a shared offset."""
     rng = np.random.default_rng(9)
