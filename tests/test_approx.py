@@ -29,6 +29,7 @@ def test_map_is_a_single_labelled_draw_at_the_mode(chinchilla_epoch):
         assert abs(post.samples[name][0] - NUTS_MEANS[name]) < 0.3 * sd, name
 
 
+@pytest.mark.slow
 def test_laplace_matches_the_nuts_posterior(laplace):
     assert laplace.approximate and laplace.ok
     assert laplace.draws["log_E"].shape == (4, 1000)

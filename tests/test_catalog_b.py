@@ -172,6 +172,7 @@ def _z(draws, published):
     return (np.median(draws) - published) / draws.std()
 
 
+@pytest.mark.slow
 def test_tied_chinchilla_on_few_epoch_runs_lands_near_the_published_fit():
     """The notebook's tied fit (Huber loss, L-BFGS) on the 62 runs with <= 2.5 epochs gives
     [log A, log B, log E, alpha] = [6.4526, 8.0230, 0.6399, 0.3595]: each lies within 3

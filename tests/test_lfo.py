@@ -86,6 +86,7 @@ def test_true_law_forecasts_are_calibrated(lfo_true):
     assert s["mean_lpd"] > 1.5
 
 
+@pytest.mark.slow
 def test_misspecified_law_scores_worse_on_the_future(data, lfo_true):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)

@@ -103,6 +103,7 @@ def test_scaled_noise_registered_and_prior_predictive_scatter_grows():
             build_model(chinchilla, "scaled_C")(x)
 
 
+@pytest.mark.slow
 def test_scaled_noise_recovers_slope():
     rng = np.random.default_rng(7)
     n = 60

@@ -42,6 +42,7 @@ def test_same_seed_gives_identical_draws_and_another_seed_does_not():
 
 
 @pytest.mark.filterwarnings("ignore::bayescale.ConvergenceWarning")  # tiny runs, on purpose
+@pytest.mark.slow
 def test_second_same_shaped_fit_does_not_retrace():
     """The law's mean function runs in Python only while JAX traces: count the calls."""
     import dataclasses
