@@ -11,7 +11,7 @@ import pandas as pd
 
 from ._data import validate
 from ._diagnostics import check_convergence, check_draws, convergence_table
-from ._inference import NutsSettings, run_nuts
+from ._inference import run_nuts
 from ._law import Law
 from ._model import check_noise
 from ._posterior import Posterior
@@ -142,15 +142,12 @@ def fit(
             },
             options=options,
         )
-    unknown = sorted(set(options) - {"regularize_mass_matrix"})
-    if unknown:
-        raise TypeError(f"method 'nuts' has no option(s) {unknown}")
-    if priors:
-        law = law.with_priors(**priors)
-    clean = validate(
-        data, law.inputs, law.target, min_rows=law.min_rows, target_positive=law.link == "log"
-    )
-    settings = NutsSettings(
+    from ._many import make_settings
+
+    # NutsSettings' fields beyond fit's named arguments (regularize_mass_matrix) come in
+    # **options; make_settings rejects any other name, before the data are checked.
+    settings = make_settings(
+        "nuts",
         num_chains=num_chains,
         num_warmup=num_warmup,
         num_samples=num_samples,
@@ -160,6 +157,11 @@ def fit(
         chain_method=chain_method,
         progress=progress,
         **options,
+    )
+    if priors:
+        law = law.with_priors(**priors)
+    clean = validate(
+        data, law.inputs, law.target, min_rows=law.min_rows, target_positive=law.link == "log"
     )
     x = {k: clean[k].to_numpy() for k in law.inputs}
     y = clean[law.target].to_numpy()

@@ -268,8 +268,9 @@ def fit_many(
             rest of its datasets follow in a ``lax.map``. Default: all of them on a GPU or
             TPU; 1 on a CPU, where lock-step buys nothing: every fit of a batch waits for the
             longest trajectory of any, and a large batch leaves the caches (ChEES, Chinchilla
-            bootstrap replicates, 2 cores: K = 100 in 34.8 s one at a time vs 40.0 s all
-            vmapped; K = 1000 vmapped 0.86 s per fit, against 0.35-0.41 s at K <= 100).
+            bootstrap replicates, 2 cores, a test run beside: K = 100 in 34.8 s one at a time
+            vs 40.0 s all vmapped; K = 1000 vmapped 0.86 s per fit, against 0.35-0.41 s at
+            K <= 100).
         **options: Fields of the method's settings (e.g. ``num_chains=8``, ``num_warmup=500``
             for ``"chees"``; ``num_bootstrap=200`` for ``"hoffmann"``).
 
@@ -290,6 +291,8 @@ def fit_many(
     if isinstance(datasets, pd.DataFrame) or not len(datasets):
         raise DataError("datasets must be a non-empty list of DataFrames")
     settings = make_settings(method, **options)
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
     if priors:
         law = law.with_priors(**priors)
     clean = []
@@ -336,8 +339,6 @@ def fit_many(
     keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(k_pad))
     if batch_size is None and devices[0].platform == "cpu":
         batch_size = 1
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
     fn, shard = _batched(method, law, noise, settings, devices, batch_size)
     args = jax.device_put((keys, xs, ys, masks), shard)
     draws, stats = fn(*args)
