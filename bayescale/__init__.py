@@ -19,7 +19,27 @@ import jax as _jax
 _jax.config.update("jax_enable_x64", True)
 
 # numpyro before arviz: ArviZ's lazy loader needs numpyro.infer already imported.
-import numpyro as _numpyro  # noqa: E402, F401
+import numpyro as _numpyro  # noqa: E402
+
+
+def _expose_cpu_cores() -> None:
+    """One XLA CPU device per core, so NUTS chains and fit_many's datasets run in parallel.
+
+    XLA reads the flag only when its CPU backend starts: importing bayescale before any JAX
+    computation is enough; later it is a no-op. A device count already in ``XLA_FLAGS`` is
+    kept; ``BAYESCALE_CPU_DEVICES=1`` turns this off (any other number sets the count).
+    """
+    import os
+
+    if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    count = int(os.environ.get("BAYESCALE_CPU_DEVICES", cores or 1))
+    if count > 1:
+        _numpyro.set_host_device_count(count)
+
+
+_expose_cpu_cores()
 
 from . import datasets as datasets  # noqa: E402
 from . import models as models  # noqa: E402

@@ -16,6 +16,7 @@ deepest tree of any chain. ``chain_method="vectorized"`` remains available.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import sys
 from collections.abc import Callable
@@ -24,8 +25,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from numpyro.infer import NUTS
+from jax.flatten_util import ravel_pytree
+from jax.scipy.linalg import solve_triangular
+from jax.sharding import Mesh, PartitionSpec
+from numpyro.infer.hmc import hmc
+from numpyro.infer.hmc_util import build_adaptation_schedule
 from numpyro.infer.initialization import init_to_uniform
+from numpyro.infer.util import initialize_model
 
 from ._law import Law
 from ._model import build_model
@@ -33,6 +39,8 @@ from ._model import build_model
 __all__ = ["NutsSettings", "run_nuts", "pad_rows"]
 
 _ROW_BUCKET = 32
+# numpyro (like Stan) shrinks each adapted metric towards this multiple of the identity
+_SHRINK_TARGET = 1e-3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,19 +55,25 @@ class NutsSettings:
     max_tree_depth: int = 10
     chain_method: str = "sequential"
     progress: bool = False
-    # Stan's (and NumPyro's) shrinkage of the adapted covariance towards 1e-3 * I. Chinchilla's
-    # sampling-space variances are 1e-5 to 1e-4 with correlations near 0.99, so the shrinkage
-    # costs 21 leapfrog steps per draw instead of 6.5 on the 240 real points (refit 2.2 s vs
-    # 1.0 s, min bulk ESS 2900 vs 4400); but without it NUTS diverges or mixes worse on 5 of the
-    # test suite's harder posteriors (simulated 120-row Chinchilla, BNSL, grouped laws), so it
-    # stays on by default. ``regularize_mass_matrix=False`` is the fast option for
-    # well-identified data.
+    # Stan (and numpyro) shrink each adapted metric towards 1e-3 * I. Chinchilla's sampling-space
+    # variances are 1e-5 to 1e-4 with correlations near 0.99, so that shrinkage costs ~20 leapfrog
+    # steps per draw instead of 6.5 on the 240 Epoch points. "previous" (default) shrinks with
+    # the same weights towards the previous window's metric instead (the sampler re-whitens its
+    # coordinates at each window end, so numpyro's 1e-3 * I *is* the previous metric there):
+    # scale-free, and as stable in the early windows. "identity" is numpyro's/Stan's rule;
+    # regularize_mass_matrix=False turns shrinkage off.
     regularize_mass_matrix: bool = True
+    metric_shrinkage: str = "previous"
 
     def __post_init__(self) -> None:
-        if self.chain_method not in ("sequential", "vectorized"):
+        if self.chain_method not in ("sequential", "vectorized", "parallel"):
             raise ValueError(
-                f"chain_method must be 'sequential' or 'vectorized', got {self.chain_method!r}"
+                "chain_method must be 'sequential', 'vectorized' or 'parallel', "
+                f"got {self.chain_method!r}"
+            )
+        if self.metric_shrinkage not in ("previous", "identity"):
+            raise ValueError(
+                f"metric_shrinkage must be 'previous' or 'identity', got {self.metric_shrinkage!r}"
             )
 
 
@@ -90,6 +104,62 @@ class _Progress:
 _CACHE: dict[tuple, Callable] = {}
 
 
+def _chain_devices(num_chains: int) -> list:
+    """The most local devices (at most ``num_chains``) that split the chains evenly."""
+    devices = jax.local_devices()
+    n = max(k for k in range(1, min(len(devices), num_chains) + 1) if num_chains % k == 0)
+    return devices[:n]
+
+
+def _whitening_steps(s: NutsSettings) -> np.ndarray:
+    """Per step, whether it ends one of numpyro's metric-adaptation windows (then re-whiten)."""
+    is_end = np.zeros(s.num_warmup + s.num_samples, bool)
+    if s.metric_shrinkage == "previous" and s.regularize_mass_matrix:
+        windows = build_adaptation_schedule(s.num_warmup)
+        # numpyro re-estimates the metric only at the ends of the middle windows
+        is_end[[w.end for w in windows[1:-1]]] = True
+    return is_end
+
+
+def _rewhiten(dense: bool, carry):
+    """Change coordinates so the metric just adapted becomes ``_SHRINK_TARGET * I``.
+
+    With ``z = T w`` and the adapted inverse metric ``C`` in ``w``, the new coordinates are
+    ``w' = S^-1 w`` with ``S = chol(C) / sqrt(c)``. Positions and gradients transform with ``S``
+    (numpyro draws fresh momenta each step), and HMC with metric ``c I`` in ``w'`` is the same
+    dynamics as with ``C`` in ``w`` at the same step size. What changes is the next window's
+    shrinkage: numpyro regularises its estimate towards ``c I`` in the coordinates it samples
+    in, which now is the previous metric.
+
+    References:
+        Stan Reference Manual, "HMC algorithm parameters" (windowed adaptation and its
+        regularisation of the metric towards ``1e-3 I``).
+    """
+    state, transform = carry
+    a = state.adapt_state
+    c = _SHRINK_TARGET
+    d = state.z.shape[-1]
+    if dense:
+        scale = jnp.linalg.cholesky(a.inverse_mass_matrix) / math.sqrt(c)
+        scale_inv = solve_triangular(scale, jnp.eye(d), lower=True)
+        eye = jnp.eye(d)
+    else:
+        scale_diag = jnp.sqrt(a.inverse_mass_matrix / c)
+        scale, scale_inv = jnp.diag(scale_diag), jnp.diag(1.0 / scale_diag)
+        eye = jnp.ones(d)
+    a = a._replace(
+        inverse_mass_matrix=c * eye,
+        mass_matrix_sqrt=eye / math.sqrt(c),
+        mass_matrix_sqrt_inv=math.sqrt(c) * eye,
+    )
+    state = state._replace(
+        z=scale_inv @ state.z,
+        z_grad=scale.T @ state.z_grad,
+        adapt_state=a,
+    )
+    return state, transform @ scale
+
+
 def _compiled_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
     key = (law, noise, s)
     if key in _CACHE:
@@ -97,59 +167,79 @@ def _compiled_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
     model = build_model(law, noise)
     total = s.num_warmup + s.num_samples
     every = max(1, total // 50)
+    is_end = jnp.asarray(_whitening_steps(s))
+    rewhiten = functools.partial(_rewhiten, s.dense_mass)
 
-    def make_kernel():
-        return NUTS(
-            model,
+    def one_chain(rng_key, kwargs, offset):
+        """Init + warmup + sampling of one chain in one scan (vmapped for vectorised chains)."""
+        init_key, kernel_key = jax.random.split(rng_key)
+        info = initialize_model(
+            init_key, model, init_strategy=init_to_uniform, dynamic_args=True, model_kwargs=kwargs
+        )
+        z0, unravel = ravel_pytree(info.param_info.z)
+
+        def potential_fn_gen(transform, **data):
+            potential = info.potential_fn(**data)
+            return lambda w: potential(unravel(transform @ w))
+
+        init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
+        transform = jnp.eye(z0.shape[0])
+        state = init_kernel(
+            z0,
+            s.num_warmup,
             dense_mass=s.dense_mass,
             target_accept_prob=s.target_accept_prob,
             max_tree_depth=s.max_tree_depth,
-            init_strategy=init_to_uniform,
             regularize_mass_matrix=s.regularize_mass_matrix,
+            model_kwargs={**kwargs, "transform": transform},
+            rng_key=kernel_key,
         )
 
-    def sample(kernel, init_keys, kwargs, offset):
-        """Init + warmup + sampling in one scan; ``init_keys`` batched for vectorised chains."""
-        state = kernel.init(init_keys, s.num_warmup, None, (), kwargs)
-
-        def step(state, i):
-            state = kernel.sample(state, (), kwargs)
+        def step(carry, i):
+            state, transform = carry
+            state = sample_kernel(state, model_kwargs={**kwargs, "transform": transform})
+            # the step index is not batched, so under vmap this stays a branch, not a select
+            state, transform = lax.cond(is_end[i], rewhiten, lambda c: c, (state, transform))
             if s.progress:
                 lax.cond(
                     (i + 1) % every == 0,
                     lambda: jax.debug.callback(_Progress.update, offset + i + 1),
                     lambda: None,
                 )
-            return state, (
-                state.z,
+            return (state, transform), (
+                transform @ state.z,
                 state.diverging,
                 state.num_steps,
                 state.accept_prob,
                 state.energy,
             )
 
-        _, trace = lax.scan(step, state, jnp.arange(total))
-        return jax.tree.map(lambda a: a[s.num_warmup :], trace)
+        _, trace = lax.scan(step, (state, transform), jnp.arange(total))
+        trace = jax.tree.map(lambda a: a[s.num_warmup :], trace)
+        z = trace[0]
+        constrain = info.postprocess_fn(**kwargs)
+        return (jax.vmap(lambda z: constrain(unravel(z)))(z), *trace[1:])
 
     def run(rng_key, x, y, mask):
         kwargs = {"x": x, "y": y, "mask": mask}
         keys = jax.random.split(rng_key, s.num_chains)
+        chain_ids = jnp.arange(s.num_chains)
+
+        def chains_in_turn(keys, chain_ids):
+            return lax.map(lambda a: one_chain(a[0], kwargs, a[1] * total), (keys, chain_ids))
+
         if s.chain_method == "vectorized":
-            kernel = make_kernel()
-            trace = sample(kernel, keys, kwargs, 0)
-            # scan stacks draws first: (draw, chain, ...) -> (chain, draw, ...)
-            trace = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), trace)
+            trace = jax.vmap(lambda k: one_chain(k, kwargs, 0))(keys)
+        elif s.chain_method == "parallel":  # chains split over devices, in turn on each
+            devices = _chain_devices(s.num_chains)
+            mesh = Mesh(np.array(devices), ("chain",))
+            spec = PartitionSpec("chain")
+            trace = jax.shard_map(
+                chains_in_turn, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False
+            )(keys, chain_ids)
         else:  # sequential: one chain at a time inside the same compiled program
-            kernel = make_kernel()
-
-            def one_chain(args):
-                key, c = args
-                return sample(kernel, key, kwargs, c * total)
-
-            trace = lax.map(one_chain, (keys, jnp.arange(s.num_chains)))
-        z, diverging, num_steps, accept_prob, energy = trace
-        constrain = kernel.postprocess_fn((), kwargs)
-        draws = jax.vmap(jax.vmap(constrain))(z)
+            trace = chains_in_turn(keys, chain_ids)
+        draws, diverging, num_steps, accept_prob, energy = trace
         stats = {  # ArviZ's sample_stats names
             "diverging": diverging,
             "n_steps": num_steps,

@@ -238,7 +238,19 @@ class Posterior:
         theta = {k: jnp.asarray(self._theta_flat[k]) for k in self.law.param_names}
         per_draw = allocate_draws(self.law, theta, C / flops_per_param_token)
         out = pd.DataFrame({"C": C})
-        for name in ("N_opt", "D_opt", "tokens_per_param", "loss_opt", "a", "b"):
+        # Per draw D* = (C/k) / N* and D*/N* = (C/k) / N*^2 fall as N* rises, so their quantiles
+        # are those maps of N*'s quantiles (upper and lower swapped): the reported N* and D*
+        # then spend exactly C, which separately interpolated medians do not.
+        budget = C / flops_per_param_token
+        n_lo, n_med, n_hi = _quantiles(np.asarray(per_draw["N_opt"]), level)
+        out["N_opt"], out["N_opt_lower"], out["N_opt_upper"] = n_med, n_lo, n_hi
+        out["D_opt"], out["D_opt_lower"], out["D_opt_upper"] = (
+            budget / n for n in (n_med, n_hi, n_lo)
+        )
+        out["tokens_per_param"], out["tokens_per_param_lower"], out["tokens_per_param_upper"] = (
+            budget / n**2 for n in (n_med, n_hi, n_lo)
+        )
+        for name in ("loss_opt", "a", "b"):
             lo, med, hi = _quantiles(np.asarray(per_draw[name]), level)
             out[name], out[f"{name}_lower"], out[f"{name}_upper"] = med, lo, hi
         out.attrs["level"] = level

@@ -32,11 +32,15 @@ KAPLAN_LAWS = [c for c in POWER_CASES + KAPLAN_CASES if c.name in PUBLISHED]
 
 @pytest.mark.parametrize("case", KAPLAN_LAWS, ids=[c.name for c in KAPLAN_LAWS])
 def test_kaplan_forms_recover_published_constants(case):
-    """Each published constant lies in the 95% interval, and the median is within 4 posterior
-    sd (in log for the scale constants N_c, D_c, S_c, B_star) of it."""
+    """Each published constant lies in the 99.9% interval, and the median is within 4 posterior
+    sd (in log for the scale constants N_c, D_c, S_c, B_star) of it.
+
+    One simulated data set per law and 16 constants: at 95% a correct posterior would miss
+    one of them with probability ~0.56 (B_star of this data set sits at its posterior's 97.5th
+    percentile), so the interval is 99.9% (family-wise false alarm ~1.6%)."""
     post = bs.fit(case.law, case.dataset(seed=3), seed=0, **SAMPLER)
     assert post.ok, post.problems
-    table = post.summary(0.95)
+    table = post.summary(0.999)
     for name, value in PUBLISHED[case.name].items():
         lo, hi = table.loc[name, "lower"], table.loc[name, "upper"]
         assert lo <= value <= hi, f"{name}: published {value:.4g} outside [{lo:.4g}, {hi:.4g}]"

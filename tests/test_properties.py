@@ -53,6 +53,12 @@ def test_allocation_spends_the_budget(chinchilla_post, lc):
     np.testing.assert_allclose(spent, np.broadcast_to(C, spent.shape), rtol=1e-12)
     table = chinchilla_post.allocate(C)
     np.testing.assert_array_equal(table["C"], C)
+    # The reported N* and D* spend the budget, and D*'s median is a median of its draws.
+    np.testing.assert_allclose(6.0 * table["N_opt"] * table["D_opt"], C, rtol=1e-12)
+    d_sorted = np.sort(np.asarray(per_draw["D_opt"]), axis=0)
+    n = d_sorted.shape[0]
+    assert np.all(d_sorted[(n - 1) // 2] * (1 - 1e-12) <= table["D_opt"])
+    assert np.all(table["D_opt"] <= d_sorted[n // 2] * (1 + 1e-12))
     for name in ("N_opt", "D_opt", "loss_opt"):
         assert np.all(table[f"{name}_lower"] <= table[name])
         assert np.all(table[name] <= table[f"{name}_upper"])
