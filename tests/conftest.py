@@ -1,10 +1,18 @@
 """Shared fixtures: float64 on (bayescale turns it on at import) and explicit PRNG keys."""
 
-import jax
-import numpy as np
-import pytest
+import os
 
-import bayescale  # noqa: F401  (enables float64)
+# One CPU device for the suite: chains split over devices compile ~1.5 s slower per program and
+# the suite compiles a new program in most tests, at small sampler settings where parallel
+# chains save little. The default (one device per core, chains in parallel) is tested in
+# test_inference.py, in a subprocess.
+os.environ.setdefault("BAYESCALE_CPU_DEVICES", "1")
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import bayescale  # noqa: E402, F401  (enables float64)
 
 
 @pytest.fixture

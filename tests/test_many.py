@@ -32,6 +32,7 @@ def datasets():
     return [simulate(0, 40), simulate(1, 60), simulate(2, 50)]
 
 
+@pytest.mark.slow  # 21 s: three NUTS compiles
 def test_many_equals_one_at_a_time_despite_padding(datasets):
     posts = bs.fit_many(chinchilla, datasets, method="map", seed=0)
     assert len(posts) == 3
