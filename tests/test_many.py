@@ -204,3 +204,9 @@ def test_data_warnings_of_many_datasets_come_as_one(datasets):
         data_warnings[0].message
     )
     assert "repeat an earlier row" in str(data_warnings[0].message)
+
+
+def test_parallel_chains_are_for_fit_not_fit_many(datasets):
+    """fit_many splits datasets over the devices; splitting each fit's chains too is refused."""
+    with pytest.raises(ValueError, match="fit_many splits its datasets"):
+        bs.fit_many(chinchilla, datasets, method="nuts", chain_method="parallel")
