@@ -14,11 +14,11 @@ rows, 4 x (1000+1000)), chains in turn trace ~3x, compile ~1.3x and sample ~2.7x
 vectorised chains, which batch every tree-building while-loop and wait for the deepest tree of
 any chain; over two devices a refit takes 0.59 s instead of 1.17 s, for ~1.5 s more compilation.
 
-The sampler is numpyro's NUTS through its functional API (``numpyro.infer.hmc.hmc``) on a
-potential in whitened coordinates ``z = T w``: at the end of each of numpyro's metric-adaptation
-windows the coordinates are re-whitened so the adapted metric becomes ``1e-3 I`` there, which
-turns numpyro's (Stan's) shrinkage towards ``1e-3 I`` into shrinkage towards the previous
-window's metric (see ``_rewhiten``).
+The sampler is numpyro's ``NUTS`` kernel as it is (Stan's windowed adaptation of a dense metric,
+each estimate shrunk towards ``1e-3 I``). With ``metric_shrinkage="previous"`` it is numpyro's
+NUTS through its functional API (``numpyro.infer.hmc.hmc``) on a potential in coordinates
+``z = T w`` re-whitened at the end of each adaptation window, so that numpyro's shrinkage
+towards ``1e-3 I`` becomes shrinkage towards the previous window's metric (see ``_rewhiten``).
 """
 
 from __future__ import annotations
