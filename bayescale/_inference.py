@@ -171,13 +171,22 @@ def _rewhiten(dense: bool, carry):
     return state, transform @ scale
 
 
+def _sample_stats(diverging, num_steps, accept_prob, energy) -> dict:
+    """Per-draw NUTS statistics under ArviZ's ``sample_stats`` names."""
+    return {
+        "diverging": diverging,
+        "n_steps": num_steps,
+        "acceptance_rate": accept_prob,
+        "energy": energy,
+    }
+
+
 def _whitened_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
     """numpyro's NUTS (functional API) in coordinates re-whitened at each window end."""
     model = build_model(law, noise)
     total = s.num_warmup + s.num_samples
     every = max(1, total // 50)
     is_end = jnp.asarray(_whitening_steps(s))
-    whitens = bool(is_end.any())
     rewhiten = functools.partial(_rewhiten, s.dense_mass)
 
     def one_chain(rng_key, kwargs, offset):
@@ -191,8 +200,6 @@ def _whitened_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
 
         def potential_fn_gen(transform, **data):
             potential = info.potential_fn(**data)
-            if not whitens:  # no coordinate change: numpyro's own NUTS, operation for operation
-                return lambda w: potential(unravel(w))
             return lambda w: potential(unravel(transform @ w))
 
         init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
@@ -212,8 +219,7 @@ def _whitened_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
             state, transform = carry
             state = sample_kernel(state, model_kwargs={**kwargs, "transform": transform})
             # the step index is not batched, so under vmap this stays a branch, not a select
-            if whitens:
-                state, transform = lax.cond(is_end[i], rewhiten, lambda c: c, (state, transform))
+            state, transform = lax.cond(is_end[i], rewhiten, lambda c: c, (state, transform))
             if s.progress:
                 lax.cond(
                     (i + 1) % every == 0,
@@ -245,14 +251,8 @@ def _whitened_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
             trace = jax.vmap(lambda k: one_chain(k, kwargs, 0))(keys)
         else:
             trace = _over_devices(chains_in_turn, s, keys)
-        draws, diverging, num_steps, accept_prob, energy = trace
-        stats = {  # ArviZ's sample_stats names
-            "diverging": diverging,
-            "n_steps": num_steps,
-            "acceptance_rate": accept_prob,
-            "energy": energy,
-        }
-        return draws, stats
+        draws, *stats = trace
+        return draws, _sample_stats(*stats)
 
     return run
 
@@ -316,13 +316,7 @@ def _numpyro_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
         z, diverging, num_steps, accept_prob, energy = trace
         constrain = kernel.postprocess_fn((), kwargs)
         draws = jax.vmap(jax.vmap(constrain))(z)
-        stats = {  # ArviZ's sample_stats names
-            "diverging": diverging,
-            "n_steps": num_steps,
-            "acceptance_rate": accept_prob,
-            "energy": energy,
-        }
-        return draws, stats
+        return draws, _sample_stats(diverging, num_steps, accept_prob, energy)
 
     return run
 

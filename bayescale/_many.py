@@ -67,8 +67,7 @@ __all__ = [
 
 
 def _nuts_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
-    if s.chain_method in ("parallel", "auto"):
-        # fit_many already splits the datasets over the devices
+    if s.chain_method == "parallel":  # fit_many already splits the datasets over the devices
         raise ValueError(
             f"chain_method={s.chain_method!r} is for fit; fit_many splits its datasets over the "
             "devices and runs each fit's chains 'sequential' (default) or 'vectorized'"
