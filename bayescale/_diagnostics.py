@@ -98,6 +98,9 @@ def convergence_tables(draws: dict[str, np.ndarray | jax.Array]) -> list[pd.Data
     # One (fit * param, chain, draw) array: one small program compiled per shape, not per param.
     flat = jnp.stack([jnp.asarray(batched[k], jnp.float64) for k in names], axis=1)
     flat = flat.reshape(n_fit * len(names), num_chains, num_draws)
+    # On one device: the draws are small, and with jax 0.11 on several CPU devices the sharded
+    # FFTs of the ESS deadlocked (500 draws per chain; 100 ran).
+    flat = jax.device_put(flat, next(iter(flat.devices())))
     stacked = np.asarray(_device_diagnostics(flat)).reshape(n_fit, len(names), 3)
     ess_min = ESS_PER_CHAIN_MIN * min(num_chains, ESS_CHAINS_CAP)
     rhat, ess = stacked[..., 0], stacked[..., 1:]

@@ -96,12 +96,15 @@ def chees_runner(law: Law, noise: str, s: CheesSettings) -> Callable:
         ok = jnp.all(jnp.isfinite(chol))
         chol = jnp.where(ok, chol, jnp.eye(target.dim))
 
-        def to_u(z):
-            return u_star + jax.scipy.linalg.solve_triangular(chol, z, trans=1, lower=True)
+        # The sampler's coordinates w map to u = shift + matrix @ w. The affine map is formed
+        # once per stage, so each gradient is one small matvec: a batched triangular solve per
+        # leapfrog step is slow on GPUs.
+        def density(shift, matrix):
+            def logdensity(w):
+                value = -target.potential(shift + matrix @ w)
+                return jnp.where(jnp.isfinite(value), value, -jnp.inf)
 
-        def logdensity(z):
-            value = -target.potential(to_u(z))
-            return jnp.where(jnp.isfinite(value), value, -jnp.inf)
+            return logdensity
 
         def adapt(key, logdensity, positions, step_size, num_steps):
             warmup = blackjax.chees_adaptation(
@@ -120,6 +123,9 @@ def chees_runner(law: Law, noise: str, s: CheesSettings) -> Callable:
             )
             return states, params, info.state.position
 
+        # Laplace whitening: u = u* + L^{-T} z
+        shift = u_star
+        matrix = jax.scipy.linalg.solve_triangular(chol, jnp.eye(target.dim), trans=1, lower=True)
         z0 = s.init_scale * jax.random.normal(k_init, (s.num_chains, target.dim))
         if s.rewhiten:
             # Stage 1 on the Laplace whitening; then re-whiten with the empirical mean and
@@ -127,7 +133,7 @@ def chees_runner(law: Law, noise: str, s: CheesSettings) -> Callable:
             # which follows the posterior where the curvature at the MAP does not.
             k_warm, k_warm2 = jax.random.split(k_warm)
             n1 = s.num_warmup // 2
-            states, params, trace = adapt(k_warm, logdensity, z0, s.init_step_size, n1)
+            states, params, trace = adapt(k_warm, density(shift, matrix), z0, s.init_step_size, n1)
             window = trace[n1 // 2 :].reshape(-1, target.dim)
             mean = jnp.mean(window, axis=0)
             cov = jnp.cov(window, rowvar=False) + 1e-8 * jnp.eye(target.dim)
@@ -135,25 +141,17 @@ def chees_runner(law: Law, noise: str, s: CheesSettings) -> Callable:
             ok2 = jnp.all(jnp.isfinite(chol2))
             mean = jnp.where(ok2, mean, 0.0)
             chol2 = jnp.where(ok2, chol2, jnp.eye(target.dim))
-            logdensity_z = logdensity
-
-            def to_z(w):
-                return mean + chol2 @ w
-
-            def logdensity(w):  # noqa: F811 (the sampler's density, in the new coordinates)
-                return logdensity_z(to_z(w))
-
+            # z = mean + chol2 @ w, so u = (shift + matrix @ mean) + (matrix @ chol2) @ w
             w0 = jax.vmap(lambda z: jax.scipy.linalg.solve_triangular(chol2, z - mean, lower=True))(
                 states.position
             )
+            shift, matrix = shift + matrix @ mean, matrix @ chol2
+            logdensity = density(shift, matrix)
             states, params, _ = adapt(
                 k_warm2, logdensity, w0, params["step_size"], s.num_warmup - n1
             )
         else:
-
-            def to_z(w):
-                return w
-
+            logdensity = density(shift, matrix)
             states, params, _ = adapt(k_warm, logdensity, z0, s.init_step_size, s.num_warmup)
         kernel = blackjax.dynamic_hmc(logdensity, **params)
 
@@ -175,7 +173,7 @@ def chees_runner(law: Law, noise: str, s: CheesSettings) -> Callable:
         z, diverging, n_steps, accept, energy = jax.tree.map(
             lambda a: jnp.swapaxes(a, 0, 1), (z, diverging, n_steps, accept, energy)
         )
-        u = jax.vmap(jax.vmap(lambda w: to_u(to_z(w))))(z)
+        u = shift + z @ matrix.T
         draws = jax.vmap(jax.vmap(target.constrain))(u)
         stats = {
             "diverging": diverging,

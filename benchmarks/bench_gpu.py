@@ -1,14 +1,16 @@
 """GPU benchmark: one prepared script for one H100 session (log of a run: results/gpu_h100_*.txt).
 
 One script, <= 8 minutes: in one session on the GPU machine it runs
-  1. the baseline ../shared/bench/gpu_anchor.py (hand-written NumPyro NUTS, whole MCMC jitted,
-     one fit x 3 and vmap over K=10 datasets) on the GPU, with GUARD seconds;
-  2. bayescale.fit_many(method="chees") (8 chains x (500 + 500) per dataset, lock-step ChEES)
+  1. bayescale.fit_many(method="chees") (8 chains x (500 + 500) per dataset, lock-step ChEES)
      for K = 1, 10, 100, 1000 on the GPU;
-  3. the same fit_many table on the same machine's CPU (JAX_PLATFORMS=cpu, K <= 100) for the
-     GPU-vs-CPU ratio;
-and prints the tables. Goal (issue 6): 1000 posteriors (4 chains, R-hat <= 1.01) in < 30 s on
-the H100, and the GPU faster than the CPU from K = 100 up.
+  2. K = 1000 again with 4 chains per fit, the chain count the goal names;
+  3. the baseline ../shared/bench/gpu_anchor.py (hand-written NumPyro NUTS, whole MCMC jitted,
+     one fit x 3 and vmap over K=10 datasets) on the GPU, with GUARD seconds;
+  4. the same fit_many table on the same machine's CPU (JAX_PLATFORMS=cpu, K <= 100, one XLA
+     device per core as ``import bayescale`` sets up) for the GPU-vs-CPU ratio;
+and prints the tables (the sections most wanted first, so a run cut short keeps them).
+Goal (issue 6): 1000 posteriors (4 chains, R-hat <= 1.01) in < 30 s on the H100, and the GPU
+faster than the CPU from K = 100 up.
 
 Usage (from the repository root, on the GPU machine; blackjax must be installed, e.g. from a
 wheel carried along: pip install --no-deps wheels/blackjax-*.whl):
@@ -43,19 +45,27 @@ def main():
     anchor_guard = int(os.environ.get("ANCHOR_GUARD", 100))
     gpu_guard = int(os.environ.get("GPU_GUARD", 230))
     cpu_guard = int(os.environ.get("CPU_GUARD", 90))
-    print("== 1. baseline: hand-written NumPyro NUTS (gpu_anchor.py) on the GPU ==", flush=True)
-    run(
-        [sys.executable, os.path.join(BENCH, "gpu_anchor.py"), "10"],
-        {**env, "GUARD": str(anchor_guard)},
-        anchor_guard + 60,
-    )
-    print("== 2. bayescale.fit_many(method='chees') on the GPU ==", flush=True)
+    print("== 1. bayescale.fit_many(method='chees') on the GPU ==", flush=True)
     run(
         [sys.executable, os.path.join(HERE, "bench_fit_many.py"), "1000", "chees"],
         {**env, "GUARD": str(gpu_guard)},
         gpu_guard + 90,
     )
-    print("== 3. the same on this machine's CPU ==", flush=True)
+    print(
+        "== 2. the same at K = 1000 with 4 chains per fit (the goal's chain count) ==", flush=True
+    )
+    run(
+        [sys.executable, os.path.join(HERE, "bench_fit_many.py"), "1000", "chees"],
+        {**env, "CHAINS": "4", "KS": "1000", "GUARD": str(gpu_guard)},
+        gpu_guard,
+    )
+    print("== 3. baseline: hand-written NumPyro NUTS (gpu_anchor.py) on the GPU ==", flush=True)
+    run(
+        [sys.executable, os.path.join(BENCH, "gpu_anchor.py"), "10"],
+        {**env, "GUARD": str(anchor_guard)},
+        anchor_guard + 60,
+    )
+    print("== 4. the same on this machine's CPU, one XLA device per core ==", flush=True)
     run(
         [sys.executable, os.path.join(HERE, "bench_fit_many.py"), "100", "chees"],
         {**env, "JAX_PLATFORMS": "cpu", "GUARD": str(cpu_guard)},
