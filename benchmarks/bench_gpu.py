@@ -13,8 +13,8 @@ and prints the tables (the sections most wanted first, so a run cut short keeps 
 Goal (issue 6): 1000 posteriors (4 chains, R-hat <= 1.01) in < 30 s on the H100, and the GPU
 faster than the CPU from K = 100 up.
 
-Usage (from the repository root, on the GPU machine; blackjax must be installed, e.g. from a
-wheel carried along: pip install --no-deps wheels/blackjax-*.whl):
+Usage (from the repository root, on the GPU machine; `bash benchmarks/prepare_gpu_bundle.sh`
+here first builds the wheels it lacks and prints the device command):
     python benchmarks/bench_gpu.py [path/to/shared/bench]
 Budget knobs: ANCHOR_GUARD (default 100 s), GPU_GUARD (230 s), CPU_GUARD (90 s).
 """
