@@ -20,3 +20,4 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
   h5netcdf==1.8.2 xarray-einstats==0.11.0
 python3 -m pip wheel -q --no-deps -w .whl .
 du -sh .whl .gpubench
+echo "device command (carry .whl and .gpubench):"; sed -n 4,8p "$0" | sed "s/^# *//"
