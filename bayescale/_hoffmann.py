@@ -69,6 +69,10 @@ class HoffmannSettings:
             than ``ftol * max(|f|, 1)`` (scipy L-BFGS-B's rule; 0 disables it).
         reduced_grid: Use every start of Hoffmann's grid (False) or a 1-in-``reduced_grid``
             subsample of it (for quick screening).
+        grid_batch_size: Grid starts advanced together (vmapped) in stage 1, the batches one
+            after another. ``None``: 512 on a CPU, where a vmapped batch waits for its longest
+            line search (the full 4500-start fit took 95 s at 512 vs 125 s all at once on 2
+            cores, same optimum), and all starts at once on an accelerator.
     """
 
     delta: float = 1e-3
@@ -80,6 +84,7 @@ class HoffmannSettings:
     tol: float = 1e-10
     ftol: float = 0.0
     reduced_grid: int = 1
+    grid_batch_size: int | None = None
 
 
 def hoffmann_grid() -> np.ndarray:
@@ -116,6 +121,7 @@ def hoffmann_runner(law: Law, noise: str, s: HoffmannSettings) -> Callable:
     """
     log_n0, log_d0 = _check_law(law)
     grid = hoffmann_grid()[:: s.reduced_grid]
+    grid_batch_size = s.grid_batch_size or (512 if jax.default_backend() == "cpu" else len(grid))
 
     def run(rng_key, x, y, mask):
         log_n = jnp.log(x["N"])
@@ -147,7 +153,9 @@ def hoffmann_runner(law: Law, noise: str, s: HoffmannSettings) -> Callable:
 
         # Stage 1: every grid start, at most grid_iter iterations (vmapped). Stage 2: polish the
         # best `bootstrap_starts` to convergence.
-        ps, values, _ = jax.vmap(solve_short, in_axes=(0, None))(jnp.asarray(grid), w_mask)
+        ps, values, _ = jax.lax.map(
+            lambda p0: solve_short(p0, w_mask), jnp.asarray(grid), batch_size=grid_batch_size
+        )
         top = jnp.argsort(values)[: s.bootstrap_starts]
         ps, values, _ = jax.vmap(solve, in_axes=(0, None))(ps[top], w_mask)
         order = jnp.argsort(values)
