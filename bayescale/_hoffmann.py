@@ -11,7 +11,8 @@ The baseline users run today (Hoffmann et al. 2022, Approach 3; Besiroglu et al.
 with ``A = exp(a)``, ``B = exp(b)``, ``E = exp(e)``, started by L-BFGS from every point of
 Hoffmann's grid ``alpha, beta in {0, 0.5, ..., 2}``, ``e in {-1, -0.5, ..., 1}``,
 ``a, b in {0, 5, ..., 25}`` (4500 starts), keeping the lowest objective. Here the 4500 L-BFGS
-runs are one ``jax.vmap`` of optax L-BFGS (float64) instead of a Python loop over scipy.
+runs are vmapped optax L-BFGS (float64; in batches of 512 on a CPU, see ``grid_batch_size``)
+instead of a Python loop over scipy.
 
 With ``num_bootstrap > 0`` the rows are resampled with replacement (multinomial counts as the
 weights ``w_i``, so every replicate has the same shape and all replicates are one vmapped

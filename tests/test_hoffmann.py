@@ -52,7 +52,7 @@ def test_reproduces_hoffmann_procedure_from_a_ninth_of_the_grid(chinchilla_epoch
 
 @pytest.mark.slow
 def test_reproduces_hoffmann_procedure_on_epoch_points(chinchilla_epoch):
-    """The full 4500-start grid (slow on 2 cores: the grid stage is ~1 min of CPU)."""
+    """The full 4500-start grid (slow on 2 cores: ~85 s)."""
     post = bs.fit(chinchilla, chinchilla_epoch, method="hoffmann")
     check_hoffmann_numbers(post)
 
