@@ -111,6 +111,17 @@ class _Progress:
         if cls.bar is not None:
             cls.bar.update(int(i) - cls.bar.n)
 
+    @staticmethod
+    def tick(s: NutsSettings, i, offset) -> None:
+        """Inside the scan: report step ``offset + i + 1`` about 50 times per chain."""
+        if s.progress:
+            every = max(1, (s.num_warmup + s.num_samples) // 50)
+            lax.cond(
+                (i + 1) % every == 0,
+                lambda: jax.debug.callback(_Progress.update, offset + i + 1),
+                lambda: None,
+            )
+
 
 _CACHE: dict[tuple, Callable] = {}
 
@@ -185,7 +196,6 @@ def _whitened_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
     """numpyro's NUTS (functional API) in coordinates re-whitened at each window end."""
     model = build_model(law, noise)
     total = s.num_warmup + s.num_samples
-    every = max(1, total // 50)
     is_end = jnp.asarray(_whitening_steps(s))
     rewhiten = functools.partial(_rewhiten, s.dense_mass)
 
@@ -220,12 +230,7 @@ def _whitened_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
             state = sample_kernel(state, model_kwargs={**kwargs, "transform": transform})
             # the step index is not batched, so under vmap this stays a branch, not a select
             state, transform = lax.cond(is_end[i], rewhiten, lambda c: c, (state, transform))
-            if s.progress:
-                lax.cond(
-                    (i + 1) % every == 0,
-                    lambda: jax.debug.callback(_Progress.update, offset + i + 1),
-                    lambda: None,
-                )
+            _Progress.tick(s, i, offset)
             return (state, transform), (
                 transform @ state.z,
                 state.diverging,
@@ -261,30 +266,23 @@ def _numpyro_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
     """numpyro's ``NUTS`` kernel as it is (Stan's shrinkage of the metric, or none)."""
     model = build_model(law, noise)
     total = s.num_warmup + s.num_samples
-    every = max(1, total // 50)
 
-    def make_kernel():
-        return NUTS(
-            model,
-            dense_mass=s.dense_mass,
-            target_accept_prob=s.target_accept_prob,
-            max_tree_depth=s.max_tree_depth,
-            init_strategy=init_to_uniform,
-            regularize_mass_matrix=s.regularize_mass_matrix,
-        )
+    kernel = NUTS(
+        model,
+        dense_mass=s.dense_mass,
+        target_accept_prob=s.target_accept_prob,
+        max_tree_depth=s.max_tree_depth,
+        init_strategy=init_to_uniform,
+        regularize_mass_matrix=s.regularize_mass_matrix,
+    )
 
-    def sample(kernel, init_keys, kwargs, offset):
+    def sample(init_keys, kwargs, offset):
         """Init + warmup + sampling in one scan; ``init_keys`` batched for vectorised chains."""
         state = kernel.init(init_keys, s.num_warmup, None, (), kwargs)
 
         def step(state, i):
             state = kernel.sample(state, (), kwargs)
-            if s.progress:
-                lax.cond(
-                    (i + 1) % every == 0,
-                    lambda: jax.debug.callback(_Progress.update, offset + i + 1),
-                    lambda: None,
-                )
+            _Progress.tick(s, i, offset)
             return state, (
                 state.z,
                 state.diverging,
@@ -300,17 +298,13 @@ def _numpyro_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
         kwargs = {"x": x, "y": y, "mask": mask}
         keys = jax.random.split(rng_key, s.num_chains)
         if s.chain_method == "vectorized":
-            kernel = make_kernel()
-            trace = sample(kernel, keys, kwargs, 0)
+            trace = sample(keys, kwargs, 0)
             # scan stacks draws first: (draw, chain, ...) -> (chain, draw, ...)
             trace = jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), trace)
         else:  # one chain at a time inside the same compiled program (on each device)
-            kernel = make_kernel()
 
             def chains_in_turn(keys, chain_ids):
-                return lax.map(
-                    lambda a: sample(kernel, a[0], kwargs, a[1] * total), (keys, chain_ids)
-                )
+                return lax.map(lambda a: sample(a[0], kwargs, a[1] * total), (keys, chain_ids))
 
             trace = _over_devices(chains_in_turn, s, keys)
         z, diverging, num_steps, accept_prob, energy = trace

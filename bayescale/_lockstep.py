@@ -146,13 +146,12 @@ def chees_runner(law: Law, noise: str, s: CheesSettings) -> Callable:
                 states.position
             )
             shift, matrix = shift + matrix @ mean, matrix @ chol2
-            logdensity = density(shift, matrix)
-            states, params, _ = adapt(
-                k_warm2, logdensity, w0, params["step_size"], s.num_warmup - n1
-            )
+            k_adapt, positions, step_size = k_warm2, w0, params["step_size"]
+            num_steps = s.num_warmup - n1
         else:
-            logdensity = density(shift, matrix)
-            states, params, _ = adapt(k_warm, logdensity, z0, s.init_step_size, s.num_warmup)
+            k_adapt, positions, step_size, num_steps = k_warm, z0, s.init_step_size, s.num_warmup
+        logdensity = density(shift, matrix)
+        states, params, _ = adapt(k_adapt, logdensity, positions, step_size, num_steps)
         kernel = blackjax.dynamic_hmc(logdensity, **params)
 
         def step(states, key):
