@@ -48,7 +48,13 @@ import numpy as np
 from ._approx import lbfgs_minimize
 from ._law import Law
 
-__all__ = ["HoffmannSettings", "hoffmann_grid", "hoffmann_runner", "huber"]
+__all__ = [
+    "HoffmannSettings",
+    "default_grid_batch_size",
+    "hoffmann_grid",
+    "hoffmann_runner",
+    "huber",
+]
 
 _REQUIRED = ("log_E", "log_A0", "log_B0", "alpha", "beta")
 
@@ -88,6 +94,11 @@ class HoffmannSettings:
     grid_batch_size: int | None = None
 
 
+def default_grid_batch_size(platform: str, num_starts: int) -> int:
+    """Stage-1 batch of grid starts on ``platform``: 512 on a CPU, all starts elsewhere."""
+    return 512 if platform == "cpu" else num_starts
+
+
 def hoffmann_grid() -> np.ndarray:
     """Hoffmann's 4500-point initialisation grid, columns ``(e, a, b, alpha, beta)``."""
     alpha = np.arange(0.0, 2.01, 0.5)
@@ -122,7 +133,7 @@ def hoffmann_runner(law: Law, noise: str, s: HoffmannSettings) -> Callable:
     """
     log_n0, log_d0 = _check_law(law)
     grid = hoffmann_grid()[:: s.reduced_grid]
-    grid_batch_size = s.grid_batch_size or (512 if jax.default_backend() == "cpu" else len(grid))
+    grid_batch_size = s.grid_batch_size or default_grid_batch_size(jax.default_backend(), len(grid))
 
     def run(rng_key, x, y, mask):
         log_n = jnp.log(x["N"])

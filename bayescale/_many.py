@@ -48,7 +48,7 @@ from ._diagnostics import (
     convergence_table,
     convergence_tables,
 )
-from ._hoffmann import HoffmannSettings, hoffmann_runner
+from ._hoffmann import HoffmannSettings, default_grid_batch_size, hoffmann_grid, hoffmann_runner
 from ._inference import _ROW_BUCKET, NutsSettings, _compiled_runner
 from ._law import Law
 from ._lockstep import CheesSettings, chees_runner
@@ -344,6 +344,12 @@ def fit_many(
     keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(k_pad))
     if batch_size is None and devices[0].platform == "cpu":
         batch_size = 1
+    if method == "hoffmann" and settings.grid_batch_size is None:
+        # Batch the grid for the devices the fits run on, not the default backend.
+        num_starts = len(hoffmann_grid()[:: settings.reduced_grid])
+        settings = dataclasses.replace(
+            settings, grid_batch_size=default_grid_batch_size(devices[0].platform, num_starts)
+        )
     fn, shard = _batched(method, law, noise, settings, devices, batch_size)
     args = jax.device_put((keys, xs, ys, masks), shard)
     draws, stats = fn(*args)

@@ -1,5 +1,6 @@
 """The Hoffmann/Epoch baseline point fit: Huber loss, Hoffmann's grid, L-BFGS, bootstrap."""
 
+import jax
 import numpy as np
 import pytest
 from bayescale.models import chinchilla
@@ -91,3 +92,17 @@ def test_rejects_a_law_of_another_form():
     df = bs.datasets.load("chinchilla", variant="epoch")
     with pytest.raises(ValueError, match="Chinchilla form"):
         bs.fit(law, df, method="hoffmann")
+
+
+def test_fit_many_batches_the_grid_for_its_devices_and_matches_fit(chinchilla_epoch):
+    """fit_many picks the stage-1 batch from the devices it was given (here CPU: 512), and each
+    of its fits is the single fit of that dataset."""
+    halves = [chinchilla_epoch.iloc[::2], chinchilla_epoch.iloc[1::2]]
+    posts = bs.fit_many(
+        chinchilla, halves, method="hoffmann", reduced_grid=90, devices=jax.devices("cpu")[:1]
+    )
+    for half, post in zip(halves, posts, strict=True):
+        assert post.settings["grid_batch_size"] == 512
+        one = bs.fit(chinchilla, half, method="hoffmann", reduced_grid=90)
+        for name in ("E", "A", "B", "alpha", "beta"):
+            np.testing.assert_allclose(post.samples[name], one.samples[name], rtol=1e-6)
