@@ -98,7 +98,7 @@ def _rows(mask: np.ndarray, index: pd.Index, limit: int = 5) -> str:
 
 def _column(df: pd.DataFrame, name: str) -> pd.Series:
     if name in df.columns:
-        if int(np.sum(df.columns == name)) > 1:
+        if not df.columns.is_unique and int(np.sum(df.columns == name)) > 1:
             raise DataError(f"column {name!r} appears more than once in the table")
         return df[name]
     lower = {str(c).lower(): c for c in df.columns}
@@ -118,6 +118,8 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
 def _numeric(series: pd.Series, name: str) -> np.ndarray:
     if pd.api.types.is_bool_dtype(series):
         raise DataError(f"column {name!r} holds booleans (True/False), not numbers")
+    if pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)  # the common case, fast
     coerced = pd.to_numeric(series, errors="coerce")
     bad = coerced.isna().to_numpy() & series.notna().to_numpy()
     if bad.any():

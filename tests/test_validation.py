@@ -254,6 +254,22 @@ def test_good_table_passes_silently_and_keeps_everything():
     assert out.attrs["dropped"] == []
 
 
+@pytest.mark.parametrize("dtype", ["int64", "Int64", "Float64", "float32", "object"])
+def test_every_numeric_dtype_reads_the_same(dtype):
+    """Plain, nullable and object columns give the same float64 values, and a nullable
+    column's missing value is reported like NaN."""
+    data = _good()
+    data["D"] = data["D"].round()
+    converted = data.assign(D=data["D"].astype(dtype))
+    out = bs.validate(converted, INPUTS, TARGET, min_rows=chinchilla.min_rows)
+    np.testing.assert_array_equal(out["D"].to_numpy(), data["D"].astype(dtype).astype(float))
+    assert out["D"].dtype == np.float64
+    if dtype in ("Int64", "Float64", "object"):
+        converted.loc[3, "D"] = pd.NA if dtype != "object" else None
+        with pytest.raises(bs.DataError, match=r"column 'D' has missing/NaN values at row\(s\) 3"):
+            bs.validate(converted, INPUTS, TARGET, min_rows=chinchilla.min_rows)
+
+
 def test_bundled_dataset_validates_without_warnings(chinchilla_epoch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
