@@ -4,12 +4,9 @@ NUTS posterior where the posterior is near-Gaussian (240 Chinchilla points)."""
 import numpy as np
 import pytest
 from bayescale.models import chinchilla
+from reference_posteriors import REFERENCE
 
 import bayescale as bs
-
-# The NUTS posterior of the default Chinchilla model on Epoch's 240 points (STACK.md: NumPyro,
-# PyMC and nutpie agree): E 1.864, alpha 0.360, beta 0.406.
-NUTS_MEANS = {"E": 1.864, "alpha": 0.360, "beta": 0.406}
 
 
 @pytest.fixture(scope="module")
@@ -23,21 +20,35 @@ def test_map_is_a_single_labelled_draw_at_the_mode(chinchilla_epoch):
     assert post.draws["alpha"].shape == (1, 1)
     assert "approximate" in repr(post)
     assert post.stats["restarts_at_optimum"][0, 0] >= 2  # two starts found the same optimum
-    # The mode of a near-Gaussian posterior sits at its mean, well within 0.3 posterior sd
-    # (sd: E 0.0145, alpha 0.0104, beta 0.0097 from a ChEES fit, 4000 draws).
-    for name, sd in {"E": 0.0145, "alpha": 0.0104, "beta": 0.0097}.items():
-        assert abs(post.samples[name][0] - NUTS_MEANS[name]) < 0.3 * sd, name
+    # The mode of a near-Gaussian posterior sits at its mean, well within 0.3 posterior sd.
+    for name in ("E", "alpha", "beta"):
+        mean, sd, _, _ = REFERENCE[name]
+        assert abs(post.samples[name][0] - mean) < 0.3 * sd, name
+
+
+def _standardised_errors(post) -> dict[str, tuple[float, float]]:
+    """name -> ((mean - reference mean) / reference sd, sd / reference sd)."""
+    draws = {**post.draws, **post.published_draws}
+    return {
+        name: ((np.mean(draws[name]) - mean) / sd, np.std(draws[name]) / sd)
+        for name, (mean, sd, _, _) in REFERENCE.items()
+    }
 
 
 @pytest.mark.slow
-def test_laplace_matches_the_nuts_posterior(laplace):
+def test_laplace_matches_the_reference_posterior(laplace):
+    """Means within 0.12 posterior sd and sds within 7% of the reference (4000 iid draws: Monte
+    Carlo SE 0.016 sd and 1.1%; measured 0.00-0.07 sd and 0.965-1.021 over two seeds), except
+    sigma's mean: the Laplace approximation is centred at the mode of log sigma, which sits
+    ~0.25 sd below the mean (measured -0.25, -0.29)."""
     assert laplace.approximate and laplace.ok
     assert laplace.draws["log_E"].shape == (4, 1000)
-    s = laplace.summary(level=0.9)
-    for name, mean in NUTS_MEANS.items():
-        # within 0.25 posterior sd of the sampler's mean (Monte Carlo SE of 4000 iid draws
-        # is 0.016 sd)
-        assert abs(s.loc[name, "mean"] - mean) < 0.25 * s.loc[name, "sd"], name
+    errors = _standardised_errors(laplace)
+    for name, (mean_error, sd_ratio) in errors.items():
+        if name != "sigma":
+            assert abs(mean_error) < 0.12, (name, mean_error)
+        assert 0.93 < sd_ratio < 1.07, (name, sd_ratio)
+    assert -0.4 < errors["sigma"][0] < -0.15
     # constraints hold on every draw
     assert np.all(laplace.samples["alpha"] > 0) and np.all(laplace.samples["sigma"] > 0)
     # forecasts and allocation work on approximate posteriors too
@@ -46,14 +57,20 @@ def test_laplace_matches_the_nuts_posterior(laplace):
 
 
 @pytest.mark.slow
-def test_svi_agrees_with_laplace(chinchilla_epoch, laplace):
+def test_svi_moves_from_laplace_to_the_reference_posterior(chinchilla_epoch, laplace):
+    """SVI starts at the Laplace approximation; optimising the ELBO moves sigma's mean from
+    Laplace's -0.25 sd to the reference (measured 0.03 and 0.01 sd), and keeps every mean
+    within 0.12 sd and every sd within 10% (measured 0.958-1.021: the reverse KL of a
+    Gaussian guide may narrow it a little)."""
     post = bs.fit(chinchilla, chinchilla_epoch, method="svi", seed=2, svi_steps=1500)
     assert post.approximate and post.method == "svi"
     assert post.draws["alpha"].shape == (4, 1000)
-    a, b = post.summary(), laplace.summary()
-    for name in ("E", "alpha", "beta"):
-        assert abs(a.loc[name, "mean"] - b.loc[name, "mean"]) < 0.3 * b.loc[name, "sd"], name
-        assert 0.6 < a.loc[name, "sd"] / b.loc[name, "sd"] < 1.4, name
+    for name, (mean_error, sd_ratio) in _standardised_errors(post).items():
+        assert abs(mean_error) < 0.12, (name, mean_error)
+        assert 0.9 < sd_ratio < 1.1, (name, sd_ratio)
+    assert _standardised_errors(laplace)["sigma"][0] < -0.15
+    # converged: the ELBO of the last tenth of the steps moved by less than 1 nat
+    assert abs(post.stats["elbo_loss_change"][0, 0]) < 1.0
 
 
 def test_nuts_is_not_approximate_and_unknown_options_are_rejected(chinchilla_epoch):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from reference_posteriors import REFERENCE
 
 import bayescale as bs
 
@@ -13,6 +14,22 @@ def test_medians_inside_epoch_bootstrap_intervals(chinchilla_post, chinchilla_ep
     s = chinchilla_post.samples
     a = np.median(s["beta"] / (s["alpha"] + s["beta"]))
     assert 0.47 <= a <= 0.55
+
+
+def test_default_fit_matches_the_reference_posterior(chinchilla_post):
+    """Means and sds of the default NUTS fit agree with an independent long ChEES run within
+    4 combined Monte Carlo standard errors (six parameters, two checks each: a correct sampler
+    fails one with probability ~1e-3)."""
+    from arviz_stats.base import array_stats
+
+    draws = {**chinchilla_post.draws, **chinchilla_post.published_draws}
+    for name, (mean, sd, mcse_mean, mcse_sd) in REFERENCE.items():
+        a = np.asarray(draws[name], np.float64)
+        own_mean = float(array_stats.mcse(a, chain_axis=0, draw_axis=1, method="mean"))
+        own_sd = float(array_stats.mcse(a, chain_axis=0, draw_axis=1, method="sd"))
+        # + half a unit of the reference's last printed digit
+        assert abs(a.mean() - mean) < 4 * np.hypot(own_mean, mcse_mean) + 5e-6 * abs(mean), name
+        assert abs(a.std() - sd) < 4 * np.hypot(own_sd, mcse_sd) + 5e-6 * sd, name
 
 
 def test_default_fit_converges(chinchilla_post):
@@ -74,14 +91,27 @@ def test_allocation_matches_published_exponent_and_budget(chinchilla_post):
 
 
 def test_compute_for_inverts_the_optimal_loss(chinchilla_post):
-    alloc = chinchilla_post.allocate(1e24)
-    target = float(alloc["loss_opt"].iloc[0])
-    need = chinchilla_post.compute_for(target)
-    # The median budget for the median optimal loss is the budget itself, up to the
-    # non-commutation of median and a monotone map across draws (a few percent here).
+    """Per draw, the budget found for a target loss gives exactly that optimal loss; and since
+    each draw's optimal loss falls with compute, half the draws need at most the budget whose
+    median optimal loss is the target."""
+    import jax.numpy as jnp
+
+    from bayescale._allocation import allocate_draws, compute_for_loss
+
+    post = chinchilla_post
+    target = float(post.allocate(1e24)["loss_opt"].iloc[0])
+    theta = {k: jnp.asarray(post._theta_flat[k]) for k in post.law.param_names}
+    budget, reachable = compute_for_loss(post.law, theta, [target])
+    assert np.all(reachable)
+    loss_at = allocate_draws(post.law, theta, np.asarray(budget)[:, 0])["loss_opt"]
+    np.testing.assert_allclose(np.diagonal(np.asarray(loss_at)), target, rtol=1e-9)
+    c = np.sort(6 * np.asarray(budget)[:, 0])
+    k = int(np.searchsorted(c, 1e24))
+    assert abs(k - len(c) / 2) <= 1  # 4000 draws: 1e24 splits them in half
+    need = post.compute_for(target)
     assert need["p_reachable"].iloc[0] == 1.0
-    np.testing.assert_allclose(need["C"].iloc[0], 1e24, rtol=0.1)
-    below_floor = chinchilla_post.compute_for(1.0)  # below the irreducible loss E ~ 1.86
+    assert c[k - 2] <= need["C"].iloc[0] <= c[k + 1]  # the median: next to 1e24
+    below_floor = post.compute_for(1.0)  # below the irreducible loss E ~ 1.86
     assert below_floor["p_reachable"].iloc[0] == 0.0
     assert np.isinf(below_floor["C"].iloc[0])
 
