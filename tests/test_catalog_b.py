@@ -193,9 +193,16 @@ def test_tied_chinchilla_on_few_epoch_runs_lands_near_the_published_fit():
 @pytest.mark.slow
 def test_data_constrained_on_all_runs_recovers_R_D_star():
     """All 296 runs: the published R_D* = 15.4 lies inside our 90% interval; R_N* is weakly
-    identified (few runs have many excess parameters), so its interval is far wider."""
+    identified (few runs have many excess parameters), so its interval is far wider.
+
+    The joint posterior of all seven parameters has a curved ridge: at target 0.9 (and 0.95)
+    NUTS diverged and R-hat reached 1.025 (two seeds, 500 + 500 and 1000 + 1000); at 0.99 it
+    converged on both (R-hat <= 1.007, ESS >= 994)."""
     df = bs.datasets.load("datablations")
-    post = bs.fit(data_constrained, df, seed=0, num_warmup=500, num_samples=500)
+    post = bs.fit(
+        data_constrained, df, seed=0, num_warmup=1000, num_samples=1000, target_accept_prob=0.99
+    )
+    assert post.ok, post.problems
     s = post.samples
     lo, hi = np.quantile(s["R_D_star"], [0.05, 0.95])
     assert lo < P["R_D_star"] < hi, (lo, hi)

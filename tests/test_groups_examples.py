@@ -82,8 +82,10 @@ def test_multilingual_exponents_recovered(languages_post):
 
 
 def test_multilingual_gap_narrows_posterior_probability(languages_post):
+    """Six interval checks (3 languages x 2 sizes) at 99.2% each (Bonferroni: a calibrated
+    posterior fails one with probability < 5%)."""
     post = languages_post
-    gaps = {b: post.group_gap("en", b, N=[N1, N2], level=0.95) for b in ("sw", "de", "yo")}
+    gaps = {b: post.group_gap("en", b, N=[N1, N2], level=0.992) for b in ("sw", "de", "yo")}
     for b, g in gaps.items():
         print(b, g.to_string())
         truth = _true_loss(b, [N1, N2]) - _true_loss("en", [N1, N2])
@@ -91,8 +93,9 @@ def test_multilingual_gap_narrows_posterior_probability(languages_post):
         assert np.isnan(g["p_narrower"].iloc[0]) and (g["p_positive"] > 0.99).all()
     assert gaps["sw"]["p_narrower"].iloc[1] > 0.95  # truth narrows
     assert gaps["yo"]["p_narrower"].iloc[1] < 0.05  # truth widens
-    # truth parallel: the data cannot say "narrows" (no decision either way is claimed)
-    assert 0.05 < gaps["de"]["p_narrower"].iloc[1] < 0.95
+    # truth parallel: the data cannot say "narrows" (no decision either way is claimed; under
+    # calibration p_narrower is then ~uniform, so this fails 1% of the time)
+    assert 0.005 < gaps["de"]["p_narrower"].iloc[1] < 0.995
     # the gap is antisymmetric in (a, b)
     back = post.group_gap("sw", "en", N=[N1, N2])
     np.testing.assert_allclose(back["gap"], -gaps["sw"]["gap"], rtol=1e-12)

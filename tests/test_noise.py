@@ -74,13 +74,13 @@ def test_undertrained_fit_is_not_dragged_by_bad_runs():
         zs[noise] = (float(f["median"][0]) - truth) / width
         if noise == "undertrained":
             assert post.ok, post.problems
-            s = post.summary()
+            s = post.summary(level=0.99)  # three checks of a calibrated fit: ~4% false alarms
             assert s.loc["p_under", "lower"] < 0.25 < s.loc["p_under", "upper"]
             assert s.loc["excess", "lower"] < 0.08 < s.loc["excess", "upper"]
     print("z of the law at N=1e9, D=2e10 (posterior sd units):", zs)
     # measured (seed 5): normal +2.7 sd, undertrained +1.3 sd
     assert zs["normal"] > 2.0, zs  # dragged upwards by the bad runs
-    assert abs(zs["undertrained"]) < 2.0, zs
+    assert abs(zs["undertrained"]) < 3.0, zs
     assert zs["normal"] > zs["undertrained"] + 1.0, zs
 
 
