@@ -87,7 +87,7 @@ def cmd_demo(args) -> int:
         fc,
         args,
         "Forecast loss, 90% credible (mean_*) and predictive (pred_*) "
-        "intervals; extrapolation = decades beyond the data:",
+        "intervals; extrapolation = decades outside the data:",
     )
     alloc = post.allocate(DEMO_BUDGET, level=0.9)
     rows = {

@@ -170,8 +170,8 @@ class Posterior:
         Returns:
             One row per input point: the inputs, ``median`` (of the mean law), ``mean_lower``,
             ``mean_upper``, ``pred_median``, ``pred_lower``, ``pred_upper``, and
-            ``extrapolation``, the largest distance in decades beyond the data's range
-            (0 inside it).
+            ``extrapolation``, the largest distance in decades outside the data's range of
+            any input, above its largest or below its smallest value (0 inside it).
         """
         grouped = self._grouped_inputs(inputs)
         if grouped is not None:  # a grouped law: forecast one group (or a new one)
@@ -191,8 +191,15 @@ class Posterior:
         out["mean_lower"], out["mean_upper"] = m_lo, m_hi
         out["pred_median"] = p_med
         out["pred_lower"], out["pred_upper"] = p_lo, p_hi
-        decades = [np.maximum(0.0, np.log10(x[k] / self.data[k].max())) for k in self.law.inputs]
-        out["extrapolation"] = np.max(decades, axis=0)
+        from ._hierarchical import group_spec
+
+        spec = group_spec(self.law)
+        decades = np.zeros(len(out))
+        for k in spec.base.inputs if spec is not None else self.law.inputs:
+            # outside the data's range, above or below it (group codes are not a range)
+            lo, hi = self.data[k].min(), self.data[k].max()
+            decades = np.maximum.reduce([decades, np.log10(x[k] / hi), np.log10(lo / x[k])])
+        out["extrapolation"] = decades
         out.attrs["level"] = level
         return out
 

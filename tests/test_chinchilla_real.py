@@ -148,3 +148,66 @@ def test_summary_intervals_are_equal_tailed_quantiles(chinchilla_post, level):
     a = chinchilla_post.samples["alpha"]
     q = (1 - level) / 2
     np.testing.assert_allclose(t.loc["alpha", ["lower", "upper"]], np.quantile(a, [q, 1 - q]))
+
+
+def test_forecast_is_the_law_over_draws_and_its_predictive_mixture(chinchilla_post):
+    """Recomputed by hand: the credible interval is the quantiles over draws of
+    E + A N^-alpha + B D^-beta; the predictive interval's ends sit where the lognormal mixture
+    CDF (1/S) sum_s Phi((log y - log L_s) / sigma_s) is 0.05, 0.5 and 0.95, within 4 Monte
+    Carlo SE of a quantile of 4000 draws (sqrt(p (1 - p) / 4000))."""
+    from scipy.stats import norm
+
+    post = chinchilla_post
+    n, d = np.array([4e8, 70e9, 1e12]), np.array([8e9, 1.4e12, 2e13])
+    fc = post.forecast(N=n, D=d, level=0.9, seed=5)
+    s = post.samples
+    law = (
+        s["E"][:, None]
+        + s["A"][:, None] / n ** s["alpha"][:, None]
+        + s["B"][:, None] / d ** s["beta"][:, None]
+    )
+    lo, med, hi = np.quantile(law, [0.05, 0.5, 0.95], axis=0)
+    np.testing.assert_allclose(fc["median"], med, rtol=1e-10)
+    np.testing.assert_allclose(fc["mean_lower"], lo, rtol=1e-10)
+    np.testing.assert_allclose(fc["mean_upper"], hi, rtol=1e-10)
+    sigma = s["sigma"][:, None]
+    for column, p in (("pred_lower", 0.05), ("pred_median", 0.5), ("pred_upper", 0.95)):
+        y = fc[column].to_numpy()
+        cdf = norm.cdf((np.log(y) - np.log(law)) / sigma).mean(axis=0)
+        assert np.all(np.abs(cdf - p) < 4 * np.sqrt(p * (1 - p) / post.num_draws)), (column, cdf)
+    # extrapolation: decades outside the data's range of any input, above or below it
+    n_lo, n_hi = post.data["N"].min(), post.data["N"].max()
+    d_lo, d_hi = post.data["D"].min(), post.data["D"].max()
+    far = post.forecast(N=[n_lo / 100, n_hi, n_hi * 10], D=[d_lo, d_lo * 100, d_hi])
+    np.testing.assert_allclose(far["extrapolation"], [2.0, 0.0, 1.0], atol=1e-12)
+    assert d_lo * 100 < d_hi  # so the middle point is inside the data's range
+
+
+def test_pointwise_log_likelihood_is_the_lognormal_density(chinchilla_post):
+    """The log likelihood that LOO, WAIC, stacking and LFO read is log LogNormal(y | log L, sigma)
+    per draw and row (checked on every 50th draw against SciPy)."""
+    from scipy.stats import lognorm
+
+    post = chinchilla_post
+    ll = post.log_likelihood.reshape(-1, len(post.data))[::50]
+    s = {k: v[::50, None] for k, v in post.samples.items()}
+    data = post.data
+    law = s["E"] + s["A"] / data["N"].to_numpy() ** s["alpha"]
+    law = law + s["B"] / data["D"].to_numpy() ** s["beta"]
+    expected = lognorm.logpdf(data["loss"].to_numpy(), s=s["sigma"], scale=law)
+    np.testing.assert_allclose(ll, expected, rtol=1e-9)
+
+
+def test_flops_per_token_constant_rescales_the_budget(chinchilla_post):
+    """With C = k N D, a budget C at k is the budget 6 C / k at the default k = 6: the same
+    N*, D* and optimal loss; and the compute for a target loss scales by k / 6."""
+    post = chinchilla_post
+    k = 8.0
+    at_k = post.allocate([1e22, 1e24], flops_per_param_token=k)
+    at_6 = post.allocate([6e22 / k, 6e24 / k])
+    for name in ("N_opt", "D_opt", "loss_opt", "N_opt_lower", "D_opt_upper", "a"):
+        np.testing.assert_allclose(at_k[name], at_6[name], rtol=1e-9, err_msg=name)
+    np.testing.assert_allclose(k * at_k["N_opt"] * at_k["D_opt"], [1e22, 1e24], rtol=1e-9)
+    need_k = post.compute_for([2.0, 2.1], flops_per_param_token=k)
+    need_6 = post.compute_for([2.0, 2.1])
+    np.testing.assert_allclose(need_k["C"], need_6["C"] * k / 6, rtol=1e-12)
