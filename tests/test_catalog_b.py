@@ -141,6 +141,18 @@ def test_beta_noise_matches_scipy_and_has_logit_scale_dispersion():
     np.testing.assert_allclose(draws.mean(0), mu, atol=4 * draws.std(0).max() / np.sqrt(20000))
 
 
+def test_student_t_noise_on_log_loss_is_the_t_density_of_log_y_with_its_jacobian():
+    """noise="student_t" with the log link: log p(y) = log t_nu(log y; loc, sigma) - log y."""
+    loc, y, sigma, nu = np.array([0.5, 0.7, 1.0]), np.array([1.7, 2.1, 2.6]), 0.02, 3.5
+    with seed(rng_seed=0), substitute(data={"sigma": sigma, "nu": nu}):
+        likelihood = NOISE_MODELS["student_t"][0](jnp.asarray(loc), "log")
+    np.testing.assert_allclose(
+        likelihood.log_prob(y),
+        st.t.logpdf(np.log(y), nu, loc=loc, scale=sigma) - np.log(y),
+        rtol=1e-10,
+    )
+
+
 def test_binomial_noise_is_the_count_likelihood_on_the_accuracy_scale():
     loc, y = np.array([-3.0, 0.0, 2.0]), np.array([0.05, 0.5, 0.8805])
     mu = 1 / (1 + np.exp(-loc))
@@ -149,8 +161,16 @@ def test_binomial_noise_is_the_count_likelihood_on_the_accuracy_scale():
         st.binom.logpmf(np.round(y * 2000), 2000, mu),
         rtol=1e-10,
     )
-    # The beta-binomial accepts accuracies of exactly 0 and 1.
-    assert np.all(np.isfinite(_dist("beta_binomial_2000", loc).log_prob(np.array([0.0, 1.0, 1.0]))))
+    # The beta-binomial: SciPy's pmf of the count, with the Beta dispersion of "beta"; it
+    # accepts accuracies of exactly 0 and 1.
+    sigma = 0.3
+    phi = 1 / (sigma**2 * mu * (1 - mu))
+    for acc in (y, np.array([0.0, 1.0, 1.0])):
+        np.testing.assert_allclose(
+            _dist("beta_binomial_2000", loc, sigma).log_prob(acc),
+            st.betabinom.logpmf(np.round(acc * 2000), 2000, mu * phi, (1 - mu) * phi),
+            rtol=1e-8,  # differences of log-gamma functions of ~1e3: 1e-10 relative rounding
+        )
     s = np.asarray(_dist("binomial_1000", loc).sample(jax.random.PRNGKey(1), (5,)))
     np.testing.assert_allclose(s * 1000, np.round(s * 1000), atol=1e-9)
     assert bs.binomial_noise(57) == "binomial_57" and "binomial_57" in NOISE_MODELS
