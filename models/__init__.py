@@ -50,6 +50,7 @@ __all__ += ["chinchilla_tied", "data_constrained"]
 from ._downstream import emergence as emergence  # noqa: E402
 from ._downstream import emergence_loss as emergence_loss  # noqa: E402
 from ._downstream import exact_match as exact_match  # noqa: E402
+from ._downstream import exact_match_law as exact_match_law  # noqa: E402
 from ._downstream import logit_linear as logit_linear  # noqa: E402
 from ._inference_time import latency_N as latency_N  # noqa: E402
 from ._inference_time import memory_N as memory_N  # noqa: E402
@@ -63,6 +64,7 @@ __all__ += [
     "emergence",
     "emergence_loss",
     "exact_match",
+    "exact_match_law",
     "logit_linear",
     "latency_N",
     "memory_N",

@@ -36,6 +36,20 @@ def test_every_catalog_law_has_a_case():
     assert catalog <= covered, f"laws without a battery case: {sorted(catalog - covered)}"
 
 
+def test_readme_factories_import_from_the_catalog():
+    """The README names these factories as ``bayescale.models.<name>``."""
+    from bayescale import models
+
+    built = [
+        models.power_law("N"),
+        models.hestness("D"),
+        models.bnsl(2, "N"),
+        models.exact_match_law(3),
+    ]
+    assert all(isinstance(law, bs.Law) for law in built)
+    assert {"power_law", "hestness", "bnsl", "exact_match_law"} <= set(models.__all__)
+
+
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_mean_shape_and_numpy_reference(case):
     x = _x(case)
