@@ -55,7 +55,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["DataError", "DataWarning", "validate", "read_table", "MAX_ROWS"]
+__all__ = ["DataError", "DataWarning", "validate", "validate_for_law", "read_table", "MAX_ROWS"]
 
 
 class DataError(ValueError):
@@ -349,6 +349,25 @@ def validate(
         _loss_unit_hints(data, target, out[target], declared=target in units)
     frame.attrs["dropped"] = dropped
     return frame
+
+
+def validate_for_law(data: pd.DataFrame, law, **kwargs) -> pd.DataFrame:
+    """:func:`validate` with the columns, row minimum and positivity a :class:`Law` needs.
+
+    Args:
+        data: The measurements.
+        law: The law to be fitted.
+        **kwargs: Further arguments of :func:`validate` (``units``, ``dropna``,
+            ``drop_duplicates``, ``max_rows``).
+    """
+    return validate(
+        data,
+        law.inputs,
+        law.target,
+        min_rows=law.min_rows,
+        target_positive=law.link == "log",
+        **kwargs,
+    )
 
 
 _READERS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}

@@ -9,12 +9,13 @@ import jax
 import numpyro.distributions as dist
 import pandas as pd
 
-from ._data import validate
+from ._data import validate_for_law
 from ._diagnostics import check_convergence, check_draws, convergence_table
 from ._inference import run_nuts
 from ._law import Law
 from ._model import check_noise
 from ._posterior import Posterior
+from ._priors import apply_priors
 
 __all__ = ["fit"]
 
@@ -47,6 +48,9 @@ def fit(
     separate: Sequence[str] | str | None = None,
     offset: bool = False,
     centred: Sequence[str] | str | bool | Mapping[str, Sequence[Any]] = (),
+    units: Mapping[str, float] | None = None,
+    dropna: bool = False,
+    drop_duplicates: bool = False,
     **options: Any,
 ) -> Posterior:
     """Fit a scaling law to measurements by NUTS and return its posterior.
@@ -96,6 +100,13 @@ def fit(
             pooled=["alpha", "beta"], shared=["E"]`` (unnamed parameters are separate);
             ``centred`` names pooled parameters to sample centred (groups with many points), or
             maps a parameter to the group labels to centre (the rest stay non-centred).
+        units: Declared units of data columns, multiplied in before the checks: ``{"N": 1e9}``
+            when ``N`` holds billions of parameters, ``{"loss": math.log(2)}`` for a loss in
+            bits (see :func:`bayescale.validate`).
+        dropna: Drop rows with a missing or non-finite value in a column the law reads (the
+            drop is reported by a :class:`DataWarning`); by default they are an error.
+        drop_duplicates: Drop rows that repeat an earlier row (reported); by default they are
+            kept as replicate runs and warned about.
         **options: Settings of a method other than NUTS, e.g. ``num_bootstrap=4000`` for
             ``"hoffmann"``, ``num_inits=8`` for ``"map"`` (unknown names are rejected); for
             NUTS, ``metric_shrinkage="previous"`` shrinks each adapted dense metric towards the
@@ -119,10 +130,9 @@ def fit(
             f"got {type(law).__name__}"
         )
     check_noise(noise)
-    if isinstance(priors, str):  # a named prior set, e.g. "epoch" (bayescale.prior_sets())
-        from ._priors import with_prior_set
-
-        law, priors = with_prior_set(law, priors), None
+    data_options = {"units": units, "dropna": dropna, "drop_duplicates": drop_duplicates}
+    if isinstance(priors, str):  # a named prior set applies to the base law of a grouped fit
+        law, priors = apply_priors(law, priors), None
     if groups is not None:  # a grouped fit: labels -> codes, law -> bayescale.hierarchical(law)
         from ._hierarchical import grouped_fit_inputs
 
@@ -144,6 +154,7 @@ def fit(
             seed=seed,
             noise=noise,
             priors=priors,
+            data_options=data_options,
             common={
                 "num_chains": num_chains,
                 "num_warmup": num_warmup,
@@ -168,11 +179,8 @@ def fit(
         progress=progress,
         **options,
     )
-    if priors:
-        law = law.with_priors(**priors)
-    clean = validate(
-        data, law.inputs, law.target, min_rows=law.min_rows, target_positive=law.link == "log"
-    )
+    law = apply_priors(law, priors)
+    clean = validate_for_law(data, law, **data_options)
     x = {k: clean[k].to_numpy() for k in law.inputs}
     y = clean[law.target].to_numpy()
     draws, stats = run_nuts(jax.random.PRNGKey(seed), law, noise, x, y, settings)
@@ -192,7 +200,9 @@ def fit(
     )
 
 
-def _fit_other(law, data, *, method, seed, noise, priors, common, options) -> Posterior:
+def _fit_other(
+    law, data, *, method, seed, noise, priors, data_options, common, options
+) -> Posterior:
     """``fit`` for the methods other than NUTS: ChEES, MAP, Laplace, SVI, Hoffmann (issue 6).
 
     ``num_chains``, ``num_warmup``, ``num_samples`` and ``target_accept_prob`` apply where the
@@ -204,13 +214,10 @@ def _fit_other(law, data, *, method, seed, noise, priors, common, options) -> Po
 
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; available: {sorted(METHODS)}")
-    if priors:
-        law = law.with_priors(**priors)
-    clean = validate(
-        data, law.inputs, law.target, min_rows=law.min_rows, target_positive=law.link == "log"
-    )
     fields = {f.name for f in dataclasses.fields(METHODS[method][1])}
     settings = make_settings(
         method, **{**{k: v for k, v in common.items() if k in fields}, **options}
     )
+    law = apply_priors(law, priors)
+    clean = validate_for_law(data, law, **data_options)
     return fit_one(method, law, clean, seed=seed, noise=noise, settings=settings)

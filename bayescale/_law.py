@@ -121,6 +121,12 @@ class Law:
                 f"law {self.name!r} has no parameter(s) {sorted(unknown)}; "
                 f"its parameters are {self.param_names}"
             )
+        for name, prior in priors.items():
+            if not isinstance(prior, dist.Distribution):
+                raise TypeError(
+                    f"the prior of {name!r} must be a numpyro distribution (e.g. "
+                    f"numpyro.distributions.Normal(0.3, 0.1)), got {prior!r}"
+                )
         params = tuple(
             dataclasses.replace(p, prior=priors[p.name]) if p.name in priors else p
             for p in self.params

@@ -27,6 +27,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import math
+import numbers
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -41,7 +42,7 @@ from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ._approx import ApproxSettings, laplace_runner, map_runner, svi_runner
-from ._data import DataError, DataWarning, validate
+from ._data import DataError, DataWarning, validate_for_law
 from ._diagnostics import (
     ConvergenceWarning,
     check_convergence,
@@ -54,6 +55,7 @@ from ._law import Law
 from ._lockstep import CheesSettings, chees_runner
 from ._model import check_noise
 from ._posterior import Posterior
+from ._priors import apply_priors
 
 __all__ = [
     "METHODS",
@@ -119,7 +121,39 @@ def make_settings(method: str, **options: Any):
         raise TypeError(
             f"method {method!r} has no option(s) {unknown}; its options are {sorted(names)}"
         )
+    for f in dataclasses.fields(cls):
+        if f.name in options:
+            _check_option(method, f.name, options[f.name], f.default)
+    if method == "chees" and options.get("num_chains", 2) < 2:
+        raise ValueError("method 'chees' adapts from cross-chain statistics: num_chains >= 2")
     return cls(**options)
+
+
+# Integer options that may be 0; every other integer option must be at least 1.
+_MAY_BE_ZERO = {"num_warmup", "num_bootstrap"}
+
+
+def _check_option(method: str, name: str, value: Any, default: Any) -> None:
+    """Reject a setting of the wrong type or range before anything is compiled or sampled."""
+    where = f"method {method!r}: {name}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool | np.bool_):
+            raise TypeError(f"{where} must be True or False, got {value!r}")
+    elif isinstance(default, int) or (default is None and name.endswith("_size")):
+        if value is None and default is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{where} must be an integer, got {value!r}")
+        low = 0 if name in _MAY_BE_ZERO else 1
+        if value < low:
+            raise ValueError(f"{where} must be at least {low}, got {value}")
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{where} must be a number, got {value!r}")
+        if not math.isfinite(value) or value < 0 or (value == 0 and name != "ftol"):
+            raise ValueError(f"{where} must be a positive finite number, got {value}")
+        if name == "target_accept_prob" and not value < 1:
+            raise ValueError(f"{where} is a probability in (0, 1), got {value}")
 
 
 def _counted(method: str, runner: Callable) -> Callable:
@@ -245,9 +279,12 @@ def fit_many(
     method: str = "chees",
     seed: int = 0,
     noise: str = "normal",
-    priors: Mapping[str, dist.Distribution] | None = None,
+    priors: Mapping[str, dist.Distribution] | str | None = None,
     devices: Sequence[jax.Device] | None = None,
     batch_size: int | None = None,
+    units: Mapping[str, float] | None = None,
+    dropna: bool = False,
+    drop_duplicates: bool = False,
     **options: Any,
 ) -> list[Posterior]:
     """Fit one law to many datasets in one compiled call, sharded over devices.
@@ -266,7 +303,7 @@ def fit_many(
             ``"nuts"``, ``"laplace"``, ``"map"``, ``"svi"`` or ``"hoffmann"``.
         seed: Dataset ``i`` uses ``jax.random.fold_in(PRNGKey(seed), i)``.
         noise: Noise model (``"normal"``, ``"student_t"``).
-        priors: Replacement priors, as in :func:`bayescale.fit`.
+        priors: Replacement priors or the name of a prior set, as in :func:`bayescale.fit`.
         devices: Devices to shard over (default ``jax.local_devices()``; with
             ``jax.distributed`` pass ``jax.devices()``).
         batch_size: Datasets each device advances together (vmapped, in lock-step); the
@@ -276,6 +313,7 @@ def fit_many(
             bootstrap replicates, 2 cores, a test run beside: K = 100 in 34.8 s one at a time
             vs 40.0 s all vmapped; K = 1000 vmapped 0.86 s per fit, against 0.35-0.41 s at
             K <= 100).
+        units, dropna, drop_duplicates: Applied to every dataset, as in :func:`bayescale.fit`.
         **options: Fields of the method's settings (e.g. ``num_chains=8``, ``num_warmup=500``
             for ``"chees"``; ``num_bootstrap=200`` for ``"hoffmann"``).
 
@@ -298,8 +336,7 @@ def fit_many(
     settings = make_settings(method, **options)
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-    if priors:
-        law = law.with_priors(**priors)
+    law = apply_priors(law, priors)
     clean = []
     warned: dict[int, list[str]] = {}
     for i, df in enumerate(datasets):
@@ -307,12 +344,8 @@ def fit_many(
             warnings.simplefilter("always", DataWarning)
             try:
                 clean.append(
-                    validate(
-                        df,
-                        law.inputs,
-                        law.target,
-                        min_rows=law.min_rows,
-                        target_positive=law.link == "log",
+                    validate_for_law(
+                        df, law, units=units, dropna=dropna, drop_duplicates=drop_duplicates
                     )
                 )
             except DataError as err:

@@ -34,7 +34,14 @@ import numpyro.distributions as dist
 
 from ._law import Law
 
-__all__ = ["PUBLISHED_FITS", "describe_prior_set", "prior_set", "prior_sets", "with_prior_set"]
+__all__ = [
+    "PUBLISHED_FITS",
+    "apply_priors",
+    "describe_prior_set",
+    "prior_set",
+    "prior_sets",
+    "with_prior_set",
+]
 
 _Z95 = 1.959964
 
@@ -137,6 +144,20 @@ def with_prior_set(law: Law, name: str, *, inflate: float = 1.0) -> Law:
         # number of rows; keep two (one for the noise scale, one to learn anything).
         _MEMO[key] = dataclasses.replace(informed, min_rows=2)
     return _MEMO[key]
+
+
+def apply_priors(law: Law, priors: Mapping[str, dist.Distribution] | str | None) -> Law:
+    """``law`` with ``priors`` applied: a named prior set, replacement priors, or none."""
+    if priors is None:
+        return law
+    if isinstance(priors, str):
+        return with_prior_set(law, priors)
+    if not isinstance(priors, Mapping):
+        raise TypeError(
+            "priors must be a dict of numpyro distributions or the name of a prior set "
+            f"({prior_sets()}), got {type(priors).__name__}"
+        )
+    return law.with_priors(**priors) if priors else law
 
 
 def describe_prior_set(name: str) -> Mapping[str, tuple[float, float, float]]:

@@ -345,6 +345,69 @@ def test_fit_rejects_bad_data_before_sampling():
         bs.fit(chinchilla, data, num_warmup=10, num_samples=10, num_chains=1)
 
 
+@pytest.mark.parametrize(
+    "options, error, match",
+    [
+        ({"num_chains": 0}, ValueError, "num_chains must be at least 1, got 0"),
+        ({"num_warmup": -5}, ValueError, "num_warmup must be at least 0"),
+        ({"num_samples": 0}, ValueError, "num_samples must be at least 1"),
+        ({"num_samples": 10.5}, TypeError, "num_samples must be an integer, got 10.5"),
+        (
+            {"target_accept_prob": 90},
+            ValueError,
+            r"target_accept_prob is a probability in \(0, 1\)",
+        ),
+        ({"max_tree_depth": 0}, ValueError, "max_tree_depth must be at least 1"),
+        ({"dense_mass": "yes"}, TypeError, "dense_mass must be True or False"),
+        ({"method": "chees", "num_chains": 1}, ValueError, "cross-chain statistics"),
+        ({"method": "svi", "svi_lr": -1.0}, ValueError, "'svi': svi_lr must be a positive"),
+        ({"method": "hoffmann", "reduced_grid": 2.5}, TypeError, "reduced_grid must be an int"),
+    ],
+)
+def test_bad_sampler_settings_are_rejected_before_anything_runs(options, error, match):
+    options = {"method": "nuts", **options}  # fit_many's default method is "chees"
+    for call in (
+        lambda: bs.fit(chinchilla, _good(), **options),
+        lambda: bs.fit_many(chinchilla, [_good()], **options),
+    ):
+        with pytest.raises(error, match=match):
+            call()
+
+
+@pytest.mark.slow  # six MAP compilations (~45 s on 2 cores)
+def test_fit_and_fit_many_take_the_remedies_the_data_errors_name():
+    """The errors say "declare units=...", "pass dropna=True", "drop_duplicates=True": fit and
+    fit_many accept them, and the result is the fit of the corrected table."""
+    good = _good(20)
+    reference = bs.fit(chinchilla, good, method="map", seed=0)
+    scaled = good.assign(N=good["N"] / 1e9)
+    with pytest.raises(bs.DataError, match="units="):
+        bs.fit(chinchilla, scaled, method="map")
+    messy = pd.concat([scaled, scaled.iloc[[4]]], ignore_index=True)
+    messy.loc[len(messy)] = [np.nan, 1e10, 3.0]
+    kwargs = {"units": {"N": 1e9}, "dropna": True, "drop_duplicates": True, "method": "map"}
+    with pytest.warns(bs.DataWarning, match="dropped"):
+        one = bs.fit(chinchilla, messy, seed=0, **kwargs)
+    with pytest.warns(bs.DataWarning, match="dropped"):
+        (many,) = bs.fit_many(chinchilla, [messy], seed=0, **kwargs)
+    assert len(one.data) == len(many.data) == 20
+    np.testing.assert_allclose(one.data.to_numpy(), good.to_numpy(), rtol=1e-12)
+    for post in (one, many):
+        for name in ("E", "alpha", "beta"):
+            np.testing.assert_allclose(post.samples[name], reference.samples[name], rtol=1e-6)
+    # a named prior set works in fit_many as in fit
+    (many,) = bs.fit_many(chinchilla, [good], priors="epoch", method="map")
+    one = bs.fit(chinchilla, good, priors="epoch", method="map")
+    np.testing.assert_allclose(many.samples["alpha"], one.samples["alpha"], rtol=1e-6)
+
+
+def test_priors_must_be_distributions_or_a_prior_set_name():
+    with pytest.raises(TypeError, match="the prior of 'alpha' must be a numpyro distribution"):
+        bs.fit(chinchilla, _good(), priors={"alpha": 0.3})
+    with pytest.raises(TypeError, match="name of a prior set"):
+        bs.fit_many(chinchilla, [_good()], priors=3)
+
+
 # ------------------------------------------------------------------ read_table
 
 
