@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 import os
 import re
 import warnings
@@ -118,6 +119,8 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
 def _numeric(series: pd.Series, name: str) -> np.ndarray:
     if pd.api.types.is_bool_dtype(series):
         raise DataError(f"column {name!r} holds booleans (True/False), not numbers")
+    if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_timedelta64_dtype(series):
+        raise DataError(f"column {name!r} holds dates or durations ({series.dtype}), not numbers")
     if pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)  # the common case, fast
     coerced = pd.to_numeric(series, errors="coerce")
@@ -236,7 +239,8 @@ def validate(
     if unknown:
         raise DataError(f"units declared for column(s) {sorted(unknown)} the law does not read")
     for name, factor in units.items():
-        if not (isinstance(factor, int | float) and math.isfinite(factor) and factor > 0):
+        number = isinstance(factor, numbers.Real) and not isinstance(factor, bool | np.bool_)
+        if not (number and math.isfinite(factor) and factor > 0):
             raise DataError(f"units[{name!r}] must be a positive finite number, got {factor!r}")
     if len(data) == 0:
         raise DataError(f"the table has no rows (columns {list(data.columns)})")

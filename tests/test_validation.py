@@ -223,6 +223,20 @@ BAD_INPUTS = [
         r"units declared for column\(s\) \['T'\]",
         {"units": {"T": 1e9}},
     ),
+    (
+        "units given as a boolean",
+        lambda d: d,
+        bs.DataError,
+        r"units\['N'\] must be a positive finite number, got True",
+        {"units": {"N": True}},
+    ),
+    (
+        "datetime column",
+        lambda d: d.assign(N=pd.date_range("2024-01-01", periods=len(d))),
+        bs.DataError,
+        r"column 'N' holds dates or durations \(datetime64",
+        {},
+    ),
 ]
 
 
@@ -268,6 +282,12 @@ def test_every_numeric_dtype_reads_the_same(dtype):
         converted.loc[3, "D"] = pd.NA if dtype != "object" else None
         with pytest.raises(bs.DataError, match=r"column 'D' has missing/NaN values at row\(s\) 3"):
             bs.validate(converted, INPUTS, TARGET, min_rows=chinchilla.min_rows)
+
+
+def test_numpy_scalar_units_are_accepted():
+    data = _good().assign(D=lambda d: d["D"] / 1e9)
+    out = bs.validate(data, INPUTS, TARGET, units={"D": np.float32(1e9)})
+    np.testing.assert_allclose(out["D"], _good()["D"], rtol=1e-7)
 
 
 def test_bundled_dataset_validates_without_warnings(chinchilla_epoch):
