@@ -1,19 +1,26 @@
 """Command line: ``bayescale demo | laws | fit | forecast | allocate | compare``.
 
 Exit codes: 0 success; 1 the fit finished but failed its convergence diagnostics; 2 a user error
-(bad arguments or data), reported in one line without a traceback.
+(bad arguments or data), reported in one line without a traceback; 3 an internal error (a bug:
+the traceback is printed, please report it). Arguments are checked before any sampling. When the
+reader of stdout goes away (``bayescale laws | head -1``), the command stops quietly with 141
+(128 + SIGPIPE, as a shell reports for tools killed by a broken pipe).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import re
 import sys
+import traceback
 import warnings
 
 import pandas as pd
 
-EXIT_OK, EXIT_NOT_CONVERGED, EXIT_USER_ERROR = 0, 1, 2
+EXIT_OK, EXIT_NOT_CONVERGED, EXIT_USER_ERROR, EXIT_INTERNAL_ERROR = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
 
 DEMO_POINTS = {"Chinchilla": {"N": 70e9, "D": 1.4e12}, "Gopher": {"N": 280e9, "D": 300e9}}
 DEMO_BUDGET = 5.76e23
@@ -21,6 +28,8 @@ DEMO_BUDGET = 5.76e23
 
 def _print_table(df: pd.DataFrame, args, title: str | None = None) -> None:
     if getattr(args, "json", False):
+        if not isinstance(df.index, pd.RangeIndex):  # records drop the index: keep its labels
+            df = df.reset_index(names=df.index.name or "name")
         print(df.to_json(orient="records", double_precision=10))
         return
     if title:
@@ -54,6 +63,7 @@ def cmd_demo(args) -> int:
     import bayescale as bs
     from bayescale.models import chinchilla
 
+    os.makedirs(args.out, exist_ok=True)  # before sampling: a bad folder fails fast
     data = bs.datasets.load("chinchilla", variant="epoch")
     print(f"Chinchilla law {chinchilla.formula} on {len(data)} points of {data.attrs['citation']}")
     print(f"Dropped {data.attrs['dropped']}.")
@@ -113,7 +123,6 @@ def cmd_demo(args) -> int:
         args,
         f"Compute-optimal allocation at C = {DEMO_BUDGET:g} FLOPs (C = 6ND), 90% intervals:",
     )
-    os.makedirs(args.out, exist_ok=True)
     png = os.path.join(args.out, "chinchilla_fanchart.png")
     ax = bs.plot.extrapolation(post, points=DEMO_POINTS, x_max=3e25)
     ax.figure.savefig(png, dpi=120)
@@ -131,16 +140,45 @@ def cmd_laws(args) -> int:
     return EXIT_OK
 
 
+def _check_out_file(path: str) -> None:
+    """The posterior's file must be writable: checked before sampling, not after it."""
+    if os.path.isdir(path):
+        raise ValueError(
+            f"--out {path!r} is a folder; name a file, e.g. {os.path.join(path, 'fit.nc')}"
+        )
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"--out {path!r}: the folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+        os.path.exists(path) and not os.access(path, os.W_OK)
+    ):
+        raise ValueError(f"--out {path!r}: cannot write there (permission denied)")
+
+
+def _table_options(args) -> dict:
+    """``read_table``'s data options from ``--units``, ``--dropna`` and ``--drop-duplicates``."""
+    units: dict[str, float] = {}
+    for spec in args.units or []:
+        for name, factor in spec:
+            if name in units:
+                raise ValueError(f"--units names column {name!r} twice")
+            units[name] = factor
+    return {"units": units, "dropna": args.dropna, "drop_duplicates": args.drop_duplicates}
+
+
 def cmd_fit(args) -> int:
     import bayescale as bs
 
     from ._data import read_table
 
-    data = read_table(args.data)
+    _check_out_file(args.out)
+    law = _law(args.law)
+    data = read_table(args.data, law=law, **_table_options(args))  # checked, units applied
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        warnings.simplefilter("ignore", bs.DataWarning)  # read_table reported them already
         post = bs.fit(
-            _law(args.law),
+            law,
             data,
             seed=args.seed,
             noise=args.noise,
@@ -149,23 +187,42 @@ def cmd_fit(args) -> int:
             num_samples=args.num_samples,
             progress=not args.json,
         )
-    _print_table(post.summary(level=args.level), args, f"Posterior of {args.law}:")
-    post.save(args.out)
+    post.save(args.out)  # before printing: a closed stdout must not lose the fit
+    summary = post.summary(level=args.level).rename_axis("param")
+    _print_table(summary, args, f"Posterior of {args.law}:")
     if not args.json:
         print(f"\nPosterior written to {args.out}")
     return _status(post)
 
 
-def _parse_points(specs: list[str]) -> dict[str, list[float]]:
-    columns: dict[str, list[float]] = {}
-    for spec in specs:
+def _parse_points(specs: list[str], inputs: list[str]) -> dict[str, list[float]]:
+    """One point per ``--at`` spec; every point names each of the law's ``inputs`` once."""
+    columns: dict[str, list[float]] = {k: [] for k in inputs}
+    for i, spec in enumerate(specs, 1):
+        where = f"--at point {i} ({spec!r})"
+        point: dict[str, float] = {}
         for item in spec.split(","):
             key, sep, value = item.partition("=")
-            if not sep:
+            key = key.strip()
+            if not sep or not key:
                 raise ValueError(
-                    f"--at expects NAME=VALUE pairs like N=70e9,D=1.4e12; got {item!r}"
+                    f"{where}: expected NAME=VALUE pairs like N=70e9,D=1.4e12; got {item!r}"
                 )
-            columns.setdefault(key.strip(), []).append(float(value))
+            if key not in inputs:
+                raise ValueError(f"{where}: unknown input {key!r}; the law's inputs are {inputs}")
+            if key in point:
+                raise ValueError(f"{where}: input {key!r} given twice")
+            try:
+                point[key] = float(value)
+            except ValueError:
+                raise ValueError(f"{where}: {key}={value!r} is not a number") from None
+        missing = [k for k in inputs if k not in point]
+        if missing:
+            raise ValueError(
+                f"{where}: missing input(s) {missing}; each point names all of {inputs}"
+            )
+        for key in inputs:
+            columns[key].append(point[key])
     return columns
 
 
@@ -173,7 +230,8 @@ def cmd_forecast(args) -> int:
     import bayescale as bs
 
     post = bs.load(args.fit)
-    _print_table(post.forecast(level=args.level, **_parse_points(args.at)), args)
+    points = _parse_points(args.at, list(post.law.inputs))
+    _print_table(post.forecast(level=args.level, **points), args)
     return EXIT_OK
 
 
@@ -209,6 +267,48 @@ def cmd_compare(args) -> int:
     return EXIT_OK
 
 
+def _level(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a probability strictly between 0 and 1, e.g. 0.95 for 95%; got {text!r}"
+        )
+    return value
+
+
+def _count(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            kind = "a positive integer" if low == 1 else f"an integer >= {low}"
+            raise argparse.ArgumentTypeError(f"must be {kind}; got {text!r}")
+        return value
+
+    return parse
+
+
+def _units(text: str) -> list[tuple[str, float]]:
+    out = []
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        try:
+            factor = float(value)
+        except ValueError:
+            factor = math.nan
+        if not sep or not name.strip() or not (math.isfinite(factor) and factor > 0):
+            raise argparse.ArgumentTypeError(
+                f"expected COL=FACTOR with a positive number, e.g. N=1e9; got {item!r}"
+            )
+        out.append((name.strip(), factor))
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bayescale",
@@ -217,16 +317,38 @@ def build_parser() -> argparse.ArgumentParser:
         "  bayescale fit runs.csv --law chinchilla --out fit.nc\n"
         "  bayescale forecast fit.nc --at N=70e9,D=1.4e12\n"
         "  bayescale allocate fit.nc --C 5.76e23 --json\n"
-        "  bayescale compare chinchilla.nc kaplan.nc",
+        "  bayescale compare chinchilla.nc kaplan.nc\n\n"
+        "exit codes: 0 success; 1 the fit finished but failed its convergence diagnostics;\n"
+        "  2 a user error (bad arguments or data); 3 internal error (please report)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def sampler_args(p, warmup=1000, samples=1000):
         p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--num-chains", type=int, default=4)
-        p.add_argument("--num-warmup", type=int, default=warmup)
-        p.add_argument("--num-samples", type=int, default=samples)
+        p.add_argument("--num-chains", type=_count(1), default=4)
+        p.add_argument("--num-warmup", type=_count(0), default=warmup)
+        p.add_argument("--num-samples", type=_count(1), default=samples)
+
+    def data_args(p):
+        p.add_argument(
+            "--units",
+            action="append",
+            type=_units,
+            metavar="COL=FACTOR",
+            help="the column holds multiples of FACTOR, e.g. N=1e9 for billions of "
+            "parameters (repeatable, or comma-separated)",
+        )
+        p.add_argument(
+            "--dropna",
+            action="store_true",
+            help="drop rows with missing/non-finite values (reported) instead of failing",
+        )
+        p.add_argument(
+            "--drop-duplicates",
+            action="store_true",
+            help="drop rows repeating an earlier row (reported) instead of keeping them",
+        )
 
     p = sub.add_parser("demo", help="fit Chinchilla to the bundled data and report")
     sampler_args(p)
@@ -247,8 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--law", required=True)
     p.add_argument("--out", required=True, help="netCDF file for the posterior")
     p.add_argument("--noise", default="normal")
-    p.add_argument("--level", type=float, default=0.95)
+    p.add_argument("--level", type=_level, default=0.95, help="interval probability, e.g. 0.95")
     p.add_argument("--json", action="store_true")
+    data_args(p)
     sampler_args(p)
     p.set_defaults(func=cmd_fit)
 
@@ -259,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("fit")
     p.add_argument("--at", action="append", required=True, help="NAME=VALUE,... (repeatable)")
-    p.add_argument("--level", type=float, default=0.9)
+    p.add_argument("--level", type=_level, default=0.9, help="interval probability")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_forecast)
 
@@ -270,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("fit")
     p.add_argument("--C", action="append", required=True, help="FLOP budget (repeatable)")
-    p.add_argument("--level", type=float, default=0.9)
+    p.add_argument("--level", type=_level, default=0.9, help="interval probability")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_allocate)
 
@@ -293,12 +416,72 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_user_error(err: BaseException) -> bool:
+    """Known user errors: bad data, unreadable files, and argument checks of bayescale itself.
+
+    A ValueError/TypeError/KeyError counts as an argument check when bayescale's own code
+    raised it (its last traceback frame is in the package); one raised inside a dependency
+    (JAX, NumPy...) is an internal error.
+    """
+    from ._data import DataError
+
+    if isinstance(err, DataError | OSError):
+        return True
+    if not isinstance(err, ValueError | TypeError | KeyError):
+        return False
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    package = os.path.dirname(os.path.abspath(__file__))
+    return tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(
+        package + os.sep
+    )
+
+
+def _cli_phrasing(message: str) -> str:
+    """Data errors name Python arguments; say the command line's options instead."""
+    message = re.sub(
+        r"units=\{'([^']+)': ([^}]+)\}",
+        lambda m: f"--units {m[1]}={'0.693147' if m[2] == 'math.log(2)' else m[2]}",
+        message,
+    )
+    return message.replace("dropna=True", "--dropna").replace(
+        "drop_duplicates=True", "--drop-duplicates"
+    )
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at devnull so the exit flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
-    except (ValueError, KeyError, FileNotFoundError, OSError) as err:
+        code = args.func(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # the reader went away (`bayescale laws | head -1`)
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except Exception as err:
+        from ._data import DataError
+
+        if not _is_user_error(err):
+            traceback.print_exc()
+            print(
+                f"bayescale {args.command}: internal error (please report it with the "
+                "traceback above)",
+                file=sys.stderr,
+            )
+            return EXIT_INTERNAL_ERROR
         msg = err.args[0] if isinstance(err, KeyError) and err.args else err
+        if isinstance(err, DataError):
+            msg = _cli_phrasing(str(err))
         print(f"bayescale {args.command}: error: {msg}", file=sys.stderr)
         return EXIT_USER_ERROR
 

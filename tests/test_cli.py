@@ -1,19 +1,84 @@
+import contextlib
+import io
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 from cases_chinchilla import CASES
 
-from bayescale._cli import EXIT_USER_ERROR, main
+import bayescale
+from bayescale._cli import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, build_parser, main
 
 SMALL = ["--num-warmup", "200", "--num-samples", "200"]
+
+
+def run(argv):
+    """``main``'s exit code, also when argparse rejects an argument (it raises SystemExit)."""
+    try:
+        return main(argv)
+    except SystemExit as stop:
+        return stop.code
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """One small CLI fit shared by the tests: (csv, fit.nc, the --json summary records)."""
+    folder = tmp_path_factory.mktemp("fit")
+    csv, fit_nc = folder / "runs.csv", folder / "fit.nc"
+    CASES[0].dataset(seed=11).to_csv(csv, index=False)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(
+            ["fit", str(csv), "--law", "chinchilla", "--out", str(fit_nc), *SMALL, "--json"]
+        )
+    assert code in (0, 1)
+    return csv, fit_nc, json.loads(out.getvalue())
+
+
+@pytest.fixture
+def no_sampling(monkeypatch):
+    """Replace bayescale.fit: a test using it proves its error came before any sampling."""
+    calls = []
+    monkeypatch.setattr(bayescale, "fit", lambda *a, **k: calls.append(1) or 1 / 0)
+    return calls
 
 
 def test_laws_lists_the_catalog(capsys):
     assert main(["laws", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert any(r["formula"].startswith("L = E + A/N^alpha") for r in rows)
+    # the records keep the law names (orient="records" used to drop the index)
+    chinchilla = [r for r in rows if r.get("law") == "chinchilla"]
+    assert len(chinchilla) == 1 and chinchilla[0]["formula"].startswith("L = E + A/N^alpha")
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_stdout_stops_quietly(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["laws"]) == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_laws_into_a_closed_pipe_prints_nothing_on_stderr():
+    """`bayescale laws | head -1`: the reader is gone before the first write."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bayescale._cli", "laws"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "BAYESCALE_CPU_DEVICES": "1"},
+    )
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert err == ""
 
 
 @pytest.mark.filterwarnings("ignore::bayescale.ConvergenceWarning")
@@ -35,14 +100,10 @@ def test_demo_prints_every_section_and_writes_the_fan_chart(tmp_path, capsys):
     assert png.exists() and png.stat().st_size > 10_000
 
 
-def test_fit_forecast_allocate_round_trip(tmp_path, capsys):
-    csv = tmp_path / "runs.csv"
-    CASES[0].dataset(seed=11).to_csv(csv, index=False)
-    fit_nc = tmp_path / "fit.nc"
-    assert main(
-        ["fit", str(csv), "--law", "chinchilla", "--out", str(fit_nc), *SMALL, "--json"]
-    ) in (0, 1)
-    capsys.readouterr()
+def test_fit_forecast_allocate_round_trip(fitted, capsys):
+    _, fit_nc, summary = fitted
+    # --json records name the parameter of each row
+    assert {r["param"] for r in summary} >= {"alpha", "beta", "sigma"}
     assert main(["forecast", str(fit_nc), "--at", "N=70e9,D=1.4e12", "--json"]) == 0
     fc = pd.DataFrame(json.loads(capsys.readouterr().out))
     assert fc.loc[0, "pred_lower"] < fc.loc[0, "median"] < fc.loc[0, "pred_upper"]
@@ -69,3 +130,132 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys, argv, message):
     assert main(argv) == EXIT_USER_ERROR
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_forecast_takes_one_full_point_per_at(fitted, capsys):
+    _, fit_nc, _ = fitted
+    argv = ["forecast", str(fit_nc), "--at", "N=70e9,D=1.4e12", "--at", "D=3e11,N=280e9"]
+    assert main([*argv, "--json"]) == 0
+    fc = pd.DataFrame(json.loads(capsys.readouterr().out))
+    np.testing.assert_array_equal(fc["N"], [70e9, 280e9])
+    np.testing.assert_array_equal(fc["D"], [1.4e12, 3e11])
+
+
+@pytest.mark.parametrize(
+    "points, message",
+    [
+        # point 2's D was silently taken from point 1
+        (["N=70e9,D=1.4e12", "N=280e9"], ["point 2", "missing input(s) ['D']"]),
+        (["N=70e9"], ["point 1", "missing input(s) ['D']"]),
+        (["N=70e9,D=1.4e12,C=1e23"], ["point 1", "unknown input 'C'", "['N', 'D']"]),
+        (["N=70e9,D=1.4e12,N=1e9"], ["point 1", "'N' given twice"]),
+        (["N=70e9,D=lots"], ["point 1", "not a number"]),
+    ],
+)
+def test_forecast_points_must_name_every_input(fitted, capsys, points, message):
+    _, fit_nc, _ = fitted
+    argv = ["forecast", str(fit_nc)]
+    for point in points:
+        argv += ["--at", point]
+    assert main(argv) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    for part in message:
+        assert part in err, (part, err)
+
+
+def test_internal_errors_exit_3_with_a_traceback(monkeypatch, capsys):
+    def broken():  # a ValueError raised inside a dependency, not by an argument check
+        return pd.DataFrame({"a": [1, 2], "b": [1]})
+
+    monkeypatch.setattr(bayescale, "laws", broken)
+    assert main(["laws"]) == EXIT_INTERNAL_ERROR
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "internal error" in err
+
+    monkeypatch.setattr(bayescale, "laws", lambda: 1 / 0)
+    assert main(["laws"]) == EXIT_INTERNAL_ERROR
+    assert "ZeroDivisionError" in capsys.readouterr().err
+    assert "3 internal error (please report)" in build_parser().format_help()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--level", "95"], "--level: must be a probability strictly between 0 and 1"),
+        (["--level", "0"], "--level: must be a probability"),
+        (["--num-chains", "0"], "--num-chains: must be a positive integer"),
+        (["--num-samples", "-5"], "--num-samples: must be a positive integer"),
+        (["--num-warmup", "x"], "--num-warmup: must be an integer >= 0"),
+        (["--units", "N=billion"], "--units: expected COL=FACTOR"),
+        (["--units", "N=-1"], "--units: expected COL=FACTOR"),
+        (["--units", "Q=1e9"], "units declared for column(s) ['Q']"),
+        (["--units", "N=1e9", "--units", "N=1e6"], "names column 'N' twice"),
+        (["--out", "{tmp}/no/such/dir/o.nc"], "does not exist"),
+        (["--out", "{tmp}"], "is a folder"),
+    ],
+)
+def test_fit_checks_its_arguments_before_sampling(
+    fitted, tmp_path, capsys, no_sampling, extra, message
+):
+    csv = fitted[0]
+    argv = ["fit", str(csv), "--law", "chinchilla", "--out", str(tmp_path / "o.nc"), *extra]
+    assert run([a.format(tmp=tmp_path) for a in argv]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, err
+    assert not no_sampling
+
+
+def test_demo_checks_its_folder_before_sampling(tmp_path, capsys, no_sampling):
+    (tmp_path / "file").write_text("")
+    assert main(["demo", "--out", str(tmp_path / "file" / "sub")]) == EXIT_USER_ERROR
+    assert "Traceback" not in capsys.readouterr().err
+    assert not no_sampling
+
+
+@pytest.mark.parametrize("command", ["forecast", "allocate"])
+def test_level_is_checked_for_saved_fits_too(fitted, capsys, command):
+    where = ["--at", "N=70e9,D=1.4e12"] if command == "forecast" else ["--C", "1e23"]
+    assert run([command, str(fitted[1]), *where, "--level", "90"]) == EXIT_USER_ERROR
+    assert "--level: must be a probability" in capsys.readouterr().err
+
+
+def _messy_table(tmp_path):
+    """The fixture's table with N in billions, one row with a missing loss, one copied row."""
+    clean = CASES[0].dataset(seed=11)
+    messy = clean.assign(N=clean["N"] / 1e9)
+    nan_row = messy.iloc[[0]].assign(loss=np.nan)
+    messy = pd.concat([messy, nan_row, messy.iloc[[1]]], ignore_index=True)
+    csv = tmp_path / "messy.csv"
+    messy.to_csv(csv, index=False)
+    return clean, csv
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ([], "pass --dropna to drop these rows"),
+        (["--dropna"], "declare --units N=1e9"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore::bayescale.DataWarning")
+def test_fit_data_errors_name_the_cli_options(tmp_path, capsys, no_sampling, options, message):
+    _, csv = _messy_table(tmp_path)
+    argv = ["fit", str(csv), "--law", "chinchilla", "--out", str(tmp_path / "o.nc"), *options]
+    assert main(argv) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, err
+    assert not no_sampling
+
+
+@pytest.mark.filterwarnings("ignore::bayescale.DataWarning")
+def test_fit_units_dropna_drop_duplicates(fitted, tmp_path, capsys):
+    clean, csv = _messy_table(tmp_path)
+    out = tmp_path / "o.nc"
+    argv = ["fit", str(csv), "--law", "chinchilla", "--out", str(out), *SMALL, "--json"]
+    argv += ["--units", "N=1e9", "--dropna", "--drop-duplicates"]
+    assert main(argv) in (0, 1)
+    data = bayescale.load(out).data
+    assert len(data) == len(clean)
+    np.testing.assert_allclose(data["N"], clean["N"], rtol=1e-12)
+    np.testing.assert_allclose(data["loss"], clean["loss"], rtol=1e-12)
