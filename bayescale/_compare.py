@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._data import DataError
+from ._data import DataError, _label
 from ._evidence import Evidence, SmcSettings, log_evidence_bridge, log_evidence_smc
 from ._posterior import Posterior
 
@@ -51,6 +51,8 @@ PRIOR_NOTE = (
 )
 
 _K_THRESHOLD = 0.7
+# Methods whose draws are not posterior draws (a mode; bootstrap replicates of a point fit).
+_POINT_METHODS = ("map", "hoffmann")
 
 
 class ParetoKWarning(UserWarning):
@@ -169,10 +171,19 @@ class Comparison:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _check_same_data(posteriors: Mapping[str, Posterior]) -> None:
+def _row_orders(posteriors: Mapping[str, Posterior]) -> dict[str, np.ndarray]:
+    """Per posterior, the order of its data rows that matches the first posterior's rows.
+
+    Laws are compared row by row, so every fit must have seen the same rows; the same rows in
+    another order are matched up (identical rows are interchangeable).
+
+    Raises:
+        DataError: naming the column and row where the data differ.
+    """
     names = list(posteriors)
     ref_name = names[0]
     ref = posteriors[ref_name]
+    orders = {ref_name: np.arange(len(ref.data))}
     for name in names[1:]:
         post = posteriors[name]
         if post.law.target != ref.law.target:
@@ -187,17 +198,32 @@ def _check_same_data(posteriors: Mapping[str, Posterior]) -> None:
             )
         target = ref.law.target
         columns = [target] + [c for c in post.data.columns if c in ref.data.columns and c != target]
-        for col in columns:
-            a = post.data[col].to_numpy()
-            b = ref.data[col].to_numpy()
-            diff = ~np.isclose(a, b, rtol=1e-12, atol=0.0)
-            if diff.any():
-                i = int(np.flatnonzero(diff)[0])
-                raise DataError(
-                    f"models fitted to different data: column {col!r} differs between "
-                    f"{name!r} and {ref_name!r} at row {post.data.index[i]!r} "
-                    f"({a[i]:g} vs {b[i]:g}) and {int(diff.sum()) - 1} other row(s)"
-                )
+        a = post.data[columns].to_numpy(np.float64)
+        b = ref.data[columns].to_numpy(np.float64)
+        if np.allclose(a, b, rtol=1e-12, atol=0.0):
+            orders[name] = np.arange(len(a))
+            continue
+        # The same rows in another order? Sort both lexicographically and compare.
+        sort_a, sort_b = np.lexsort(a.T[::-1]), np.lexsort(b.T[::-1])
+        if np.allclose(a[sort_a], b[sort_b], rtol=1e-12, atol=0.0):
+            order = np.empty(len(a), dtype=int)
+            order[sort_b] = sort_a  # row i of the reference is row order[i] of this fit
+            orders[name] = order
+            continue
+        j, col = next(
+            (j, col)
+            for j, col in enumerate(columns)
+            if not np.allclose(a[:, j], b[:, j], rtol=1e-12, atol=0.0)
+        )
+        diff = ~np.isclose(a[:, j], b[:, j], rtol=1e-12, atol=0.0)
+        i = int(np.flatnonzero(diff)[0])
+        raise DataError(
+            f"models fitted to different data: column {col!r} differs between {name!r} and "
+            f"{ref_name!r} at row {_label(post.data.index[i])} ({a[i, j]:g} vs {b[i, j]:g}) "
+            f"and {int(diff.sum()) - 1} other row(s), and the rows are not a reordering of "
+            "each other"
+        )
+    return orders
 
 
 def _waic(ll: np.ndarray) -> tuple[float, float, float]:
@@ -281,7 +307,14 @@ def compare(
             raise TypeError(
                 f"posteriors[{name!r}] is a {type(post).__name__}, not a bayescale.Posterior"
             )
-    _check_same_data(posteriors)
+    for name, post in posteriors.items():
+        if post.method in _POINT_METHODS or post.num_draws < 2:
+            raise ValueError(
+                f"compare needs posterior draws: {name!r} is a {post.method!r} point fit "
+                f"({post.num_draws} draw(s)); fit it with method='nuts' (or 'laplace' for a "
+                "quick approximate comparison)"
+            )
+    orders = _row_orders(posteriors)
     if evidence is True:
         evidence = "bridge"
 
@@ -289,7 +322,7 @@ def compare(
     index = next(iter(posteriors.values())).data.index
     loos, rows, ks = {}, {}, {}
     for name, post in posteriors.items():
-        ll = post.log_likelihood  # (chain, draw, row)
+        ll = post.log_likelihood[..., orders[name]]  # (chain, draw, row), rows aligned
         loo = _loo(ll)
         loos[name] = loo
         k = np.asarray(loo.pareto_k).reshape(-1)

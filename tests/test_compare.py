@@ -149,7 +149,7 @@ def test_different_data_refused(fits):
     data = true.data.copy()
     data.iloc[3, data.columns.get_loc("loss")] *= 1.01
     moved = dataclasses.replace(wrong, data=data)
-    with pytest.raises(bs.DataError, match=r"different data.*'loss'.*run_3"):
+    with pytest.raises(bs.DataError, match=r"different data.*'loss'.*row 'run_3' \("):
         bs.compare({"true": true, "moved": moved}, evidence=False)
     shorter = dataclasses.replace(wrong, data=true.data.iloc[:-1])
     with pytest.raises(bs.DataError, match="rows"):
@@ -158,6 +158,25 @@ def test_different_data_refused(fits):
         bs.compare({"true": true})
     with pytest.raises(TypeError, match="Posterior"):
         bs.compare({"true": true, "other": true.data})
+
+
+def test_same_rows_in_another_order_are_matched_up(fits):
+    """Pointwise comparisons pair each row with the same row of the other fit: a fit whose data
+    are the same rows shuffled compares exactly like the fit itself (dse 0, equal weights;
+    unpaired rows would give dse > 0)."""
+    true, _ = fits
+    order = np.random.default_rng(0).permutation(len(true.data))
+    shuffled = dataclasses.replace(true, data=true.data.iloc[order])
+    c = bs.compare({"a": true, "b": shuffled}, evidence=False)
+    assert c.table["dse"].to_numpy() == pytest.approx([0.0, 0.0], abs=1e-9)
+    assert c.table["weight"].to_numpy() == pytest.approx([0.5, 0.5], abs=1e-6)
+
+
+def test_point_fits_are_refused_by_name(fits):
+    true, _ = fits
+    point = dataclasses.replace(true, method="hoffmann")
+    with pytest.raises(ValueError, match=r"compare needs posterior draws: 'point' is a 'hoffmann'"):
+        bs.compare({"true": true, "point": point}, evidence=False)
 
 
 def test_pareto_k_warning_names_the_bad_rows(fits):
