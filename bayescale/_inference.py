@@ -105,11 +105,18 @@ class _Progress:
     """Host-side progress bar fed from inside the compiled scan by ``jax.debug.callback``."""
 
     bar = None
+    steps_per_chain = 1
+    done: dict[int, int] = {}  # chain -> its steps done
 
     @classmethod
-    def update(cls, i) -> None:
+    def update(cls, position) -> None:
+        """``position`` = chain * steps_per_chain + steps done by that chain. Chains on several
+        devices report concurrently, so the bar shows the sum over chains (and a vmapped
+        report of the same position is harmless)."""
         if cls.bar is not None:
-            cls.bar.update(int(i) - cls.bar.n)
+            chain, step = divmod(int(position) - 1, cls.steps_per_chain)
+            cls.done[chain] = step + 1
+            cls.bar.update(sum(cls.done.values()) - cls.bar.n)
 
     @staticmethod
     def tick(s: NutsSettings, i, offset) -> None:
@@ -352,9 +359,10 @@ def run_nuts(
     if settings.progress:
         from tqdm.auto import tqdm
 
+        steps = settings.num_warmup + settings.num_samples
+        _Progress.steps_per_chain, _Progress.done = steps, {}
         _Progress.bar = tqdm(
-            total=(settings.num_warmup + settings.num_samples)
-            * (settings.num_chains if settings.chain_method == "sequential" else 1),
+            total=steps * (1 if settings.chain_method == "vectorized" else settings.num_chains),
             desc=f"NUTS {settings.num_chains} chains (warmup {settings.num_warmup})",
             file=sys.stderr,
         )

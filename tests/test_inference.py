@@ -14,7 +14,7 @@ import bayescale as bs
 from bayescale._inference import NutsSettings, _whitening_steps
 
 _PARALLEL = textwrap.dedent(
-    """
+    r"""
     import json
     import jax, numpy as np
     import bayescale as bs
@@ -27,6 +27,11 @@ _PARALLEL = textwrap.dedent(
     out = {"devices": len(jax.local_devices()), "chain_method": auto.settings["chain_method"],
            "ok": [auto.ok, seq.ok], "shape": list(auto.draws["alpha"].shape),
            "same_seed_same_draws": bool(np.array_equal(auto.draws["alpha"], again.draws["alpha"]))}
+    import contextlib, io, re
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        bs.fit(chinchilla, df, seed=0, num_warmup=100, num_samples=100, progress=True)
+    out["progress"] = [[int(a), int(b)] for a, b in re.findall(r"(\d+)/(\d+)", err.getvalue())]
     for name, post in (("auto", auto), ("seq", seq)):
         t = post.summary()
         out[name] = {k: [float(t.loc[k, "mean"]), float(t.loc[k, "sd"]),
@@ -55,10 +60,38 @@ def test_default_fit_runs_chains_in_parallel_over_cpu_devices():
     assert got["devices"] == 2 and got["chain_method"] == "parallel"
     assert got["ok"] == [True, True] and got["shape"] == [4, 500]
     assert got["same_seed_same_draws"]
+    # the progress bar counts every chain's steps, on both devices, up to 4 x 200
+    done = [n for n, _ in got["progress"]]
+    assert {total for _, total in got["progress"]} == {800}
+    assert done == sorted(done) and done[-1] == 800
     for k in ("E", "alpha", "beta"):
         (m1, s1, e1), (m2, s2, e2) = got["auto"][k], got["seq"][k]
         mcse = np.hypot(s1 / np.sqrt(e1), s2 / np.sqrt(e2))
         assert abs(m1 - m2) < 4 * mcse, k
+
+
+def test_progress_sums_the_steps_of_chains_reporting_concurrently():
+    """Chains on two devices report their own positions, interleaved (and a vmapped report may
+    repeat): the bar shows the sum of the chains' steps, never going back."""
+
+    class Bar:
+        n = 0
+
+        def update(self, k):
+            assert k >= 0
+            self.n += k
+
+    from bayescale._inference import _Progress
+
+    _Progress.bar, _Progress.steps_per_chain, _Progress.done = Bar(), 100, {}
+    try:
+        # chain 0 on device 0 reports 20, 40; chain 2 on device 1 reports 20 (position 220)
+        for position in (20, 220, 40, 40, 240, 100, 300, 120):
+            _Progress.update(position)
+        assert _Progress.done == {0: 100, 2: 100, 1: 20}
+        assert _Progress.bar.n == 220
+    finally:
+        _Progress.bar = None
 
 
 def test_whitening_happens_at_the_ends_of_the_metric_windows():
