@@ -135,7 +135,7 @@ class Comparison:
             "notes": list(self.notes),
         }
 
-    def plot(self, ax=None):
+    def plot(self, ax: Any = None) -> Any:
         """ELPD differences to the best law (+/- dse) with the stacking weight of each law.
 
         Args:

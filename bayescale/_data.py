@@ -52,9 +52,13 @@ import os
 import re
 import warnings
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from ._law import Law
 
 __all__ = ["DataError", "DataWarning", "validate", "validate_for_law", "read_table", "MAX_ROWS"]
 
@@ -355,7 +359,7 @@ def validate(
     return frame
 
 
-def validate_for_law(data: pd.DataFrame, law, **kwargs) -> pd.DataFrame:
+def validate_for_law(data: pd.DataFrame, law: Law, **kwargs: Any) -> pd.DataFrame:
     """:func:`validate` with the columns, row minimum and positivity a :class:`Law` needs.
 
     Args:
@@ -382,8 +386,8 @@ def read_table(
     inputs: Iterable[str] | None = None,
     target: str | None = None,
     *,
-    law=None,
-    **kwargs,
+    law: Law | None = None,
+    **kwargs: Any,
 ) -> pd.DataFrame:
     """Read a CSV/TSV/Parquet table of measurements and validate it on the way in.
 

@@ -50,6 +50,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -65,6 +66,9 @@ from ._data import validate
 from ._inference import pad_rows
 from ._law import Law
 from ._model import build_model, check_noise
+
+if TYPE_CHECKING:
+    from ._posterior import Posterior
 
 __all__ = [
     "Evidence",
@@ -547,7 +551,7 @@ def _logmeanexp(a: np.ndarray) -> float:
 
 # ----------------------------------------------------------------------------- conveniences
 def log_evidence(
-    posterior,
+    posterior: Posterior,
     *,
     method: str = "smc",
     seed: int = 0,

@@ -74,7 +74,7 @@ def fit(
             (fast approximations through optax, ``Posterior.approximate`` is True);
             ``"hoffmann"`` (Hoffmann/Epoch Huber point fit from Hoffmann's grid, optional
             bootstrap). See ``bayescale._many.METHODS``.
-        num_chains: Independent chains (vectorised on one device).
+        num_chains: Independent chains (how they run: ``chain_method``).
         num_warmup: Adaptation steps per chain.
         num_samples: Kept draws per chain.
         target_accept_prob: NUTS step-size target; 0.9 avoids the occasional divergence a dense

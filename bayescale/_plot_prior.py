@@ -38,7 +38,7 @@ def plot_prior_posterior(
     bins: int = 60,
     log: bool | None = None,
     reference: float | None = None,
-):
+) -> Any:
     """Overlay the prior and the posterior of one published parameter.
 
     The prior is drawn from the law's priors (as used in the fit: a named prior set shows up
