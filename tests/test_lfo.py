@@ -76,6 +76,25 @@ def test_scores_the_largest_runs(data, lfo_true):
     assert s["elpd_lfo"] == pytest.approx(out["lpd"].sum())
 
 
+def test_held_out_rows_are_scored_by_a_fit_that_never_saw_them(data, lfo_true):
+    """The same fit on the training rows alone (same seed and settings: the same draws) scores
+    each held-out run by log (1/S) sum_s LogNormal(y | L_s, sigma_s), recomputed with SciPy."""
+    from scipy.special import logsumexp
+    from scipy.stats import lognorm
+
+    out, s = lfo_true, lfo_true.attrs["summary"]
+    train = data[6.0 * data["N"] * data["D"] < s["cutoff"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        post = bs.fit(chinchilla, train, seed=0, **SETTINGS)
+    p = {k: v[:, None] for k, v in post.samples.items()}
+    law = p["E"] + p["A"] / out["N"].to_numpy() ** p["alpha"]
+    law = law + p["B"] / out["D"].to_numpy() ** p["beta"]
+    ll = lognorm.logpdf(out["loss"].to_numpy(), s=p["sigma"], scale=law)
+    np.testing.assert_allclose(out["lpd"], logsumexp(ll, axis=0) - np.log(len(ll)), rtol=1e-9)
+    np.testing.assert_allclose(out["median"], np.median(law, axis=0), rtol=1e-10)
+
+
 def test_true_law_forecasts_are_calibrated(lfo_true):
     s = lfo_true.attrs["summary"]
     # 24 held-out runs at nominal 90%: P(coverage < 0.7) is below 0.2% for a calibrated law.
