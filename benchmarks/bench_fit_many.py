@@ -11,7 +11,9 @@ not recompile. "wall" is what the user waits for, Posterior objects and diagnost
 
 "steps_mean" is the mean number of leapfrog steps per sampling iteration; "steps_lockstep" the
 mean over iterations of the largest number among the fits, which vmapped fits all wait for.
-CHAINS=4 sets ChEES's chains per fit (default 8), SAMPLES=1000 its draws per chain (default
+PROFILE=1 prints a cProfile of the largest K's second call (host Python vs waiting for the
+device: the time inside ``jax.Array._value``/``block_until_ready`` is device work). CHAINS=4 sets
+ChEES's chains per fit (default 8), SAMPLES=1000 its draws per chain (default
 500); KS=100,1000 runs only those K. Measured on 2 CPU cores (40 replicates, vmapped): 4 chains x
 (500 + 500) left R-hat 1.010-1.014 in 1-3 of 40 fits, 4 x (500 + 1000) none.
 
@@ -21,7 +23,9 @@ Usage: python benchmarks/bench_fit_many.py [MAX_K] [METHODS]
 
 from __future__ import annotations
 
+import cProfile
 import os
+import pstats
 import sys
 import time
 import warnings
@@ -74,13 +78,22 @@ def run_table(ks, methods, *, guard_s: float = 420.0, reps: int = 2) -> list[dic
                 continue
             for rep in range(reps):
                 frames = [dataset(1000 * rep + i) for i in range(k)]
+                profile = os.environ.get("PROFILE") and rep == 1 and k == max(ks)
+                profiler = cProfile.Profile() if profile else None
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     t = time.perf_counter()
+                    if profiler:
+                        profiler.enable()
                     posts = bs.fit_many(
                         chinchilla, frames, method=method, seed=rep, **OPTIONS[method]
                     )
+                    if profiler:
+                        profiler.disable()
                     wall = time.perf_counter() - t
+                if profiler:  # where the wall time goes: device wait vs host-side Python
+                    print(f"# profile of {method} K={k}, second call", flush=True)
+                    pstats.Stats(profiler).sort_stats("cumulative").print_stats(18)
                 # R-hat of the published parameters, all fits in one batched call (ArviZ's
                 # estimator; per-fit ArviZ calls would take minutes of the GPU session here)
                 published = {

@@ -4,7 +4,8 @@ One script, <= 8 minutes: in one session on the GPU machine it runs
   1. bayescale.fit_many(method="chees") (8 chains x (500 + 500) per dataset, lock-step ChEES)
      for K = 1, 10, 100, 1000 on the GPU;
   2. K = 1000 again with 4 chains x (500 + 1000) per fit, the chain count the goal names
-     (with 500 draws, 4 chains left R-hat just above 1.01 in a few % of fits);
+     (with 500 draws, 4 chains left R-hat just above 1.01 in a few % of fits), with a cProfile
+     of the second call (host-side Python vs waiting for the device);
   3. the baseline ../shared/bench/gpu_anchor.py (hand-written NumPyro NUTS, whole MCMC jitted,
      one fit x 3 and vmap over K=10 datasets) on the GPU, with GUARD seconds;
   4. the same fit_many table on the same machine's CPU (JAX_PLATFORMS=cpu, K <= 100, one XLA
@@ -58,7 +59,14 @@ def main():
     )
     run(
         [sys.executable, os.path.join(HERE, "bench_fit_many.py"), "1000", "chees"],
-        {**env, "CHAINS": "4", "SAMPLES": "1000", "KS": "1000", "GUARD": str(gpu_guard)},
+        {
+            **env,
+            "CHAINS": "4",
+            "SAMPLES": "1000",
+            "KS": "1000",
+            "GUARD": str(gpu_guard),
+            "PROFILE": "1",  # host vs device time of the K = 1000 call
+        },
         gpu_guard,
     )
     print("== 3. baseline: hand-written NumPyro NUTS (gpu_anchor.py) on the GPU ==", flush=True)
