@@ -50,6 +50,36 @@ def test_readme_factories_import_from_the_catalog():
     assert {"power_law", "hestness", "bnsl", "exact_match_law"} <= set(models.__all__)
 
 
+# Laws whose every published parameter is sampled as itself or as its log. The others publish
+# derived constants (Chinchilla's A = exp(log_A0) N0^alpha, Kaplan's N_c, BNSL's break in raw
+# units...), checked against published numbers in their families' tests.
+PLAIN_PUBLISHED = {
+    "exact_match",
+    "logit_linear",
+    "throughput_batch",
+    "utilisation_batch",
+    "latency_N",
+    "memory_N",
+    "temperature_quality",
+    "test_time_compute",
+    "train_test_tradeoff",
+}
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.name in PLAIN_PUBLISHED], ids=lambda c: c.name
+)
+def test_published_parameters_are_the_sampling_values_or_their_exp(case):
+    """Each published parameter ``P`` is the sampled ``P`` or ``exp(log_P)`` (a wrong name or
+    a missing exp would otherwise ship silently)."""
+    truth = {k: np.asarray(v) for k, v in case.truth.items()}
+    published = case.law.to_published(truth)
+    assert set(published) == set(case.law.published)
+    for name, value in published.items():
+        expected = truth[name] if name in truth else np.exp(truth[f"log_{name}"])
+        np.testing.assert_allclose(value, expected, rtol=1e-12, err_msg=name)
+
+
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_mean_shape_and_numpy_reference(case):
     x = _x(case)
