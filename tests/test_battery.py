@@ -34,6 +34,7 @@ def test_every_catalog_law_has_a_case():
     covered = {c.law.name for c in CASES}
     catalog = set(bs.laws().index)
     assert catalog <= covered, f"laws without a battery case: {sorted(catalog - covered)}"
+    assert PLAIN_PUBLISHED <= {c.name for c in CASES}
 
 
 def test_readme_factories_import_from_the_catalog():
