@@ -81,6 +81,36 @@ def test_published_parameters_are_the_sampling_values_or_their_exp(case):
         np.testing.assert_allclose(value, expected, rtol=1e-12, err_msg=name)
 
 
+ND_CASES = [c for c in CASES if set(c.law.inputs) == {"N", "D"}]
+
+
+@pytest.mark.parametrize("case", ND_CASES, ids=[c.name for c in ND_CASES])
+@pytest.mark.parametrize("budget", [1e18, 1e21, 1e24])
+def test_allocation_minimises_the_papers_formula_on_the_budget_line(case, budget):
+    """N* of the engine (closed form where the law has one, golden-section search otherwise)
+    against SciPy's bounded minimisation of the plain-NumPy formula along N D = budget."""
+    from scipy.optimize import minimize_scalar
+
+    from bayescale._allocation import optimal_allocation
+
+    truth = {k: jnp.asarray(v) for k, v in case.truth.items()}
+    opt = optimal_allocation(case.law, truth, jnp.asarray(budget))
+
+    def loss(log_n):
+        n = np.exp(log_n)
+        return float(
+            case.numpy_target(case.truth, {"N": np.array([n]), "D": np.array([budget / n])})[0]
+        )
+
+    half = 0.5 * np.log(budget)
+    ref = minimize_scalar(
+        loss, bounds=(half - 20, half + 20), method="bounded", options={"xatol": 1e-10}
+    )
+    assert ref.success
+    np.testing.assert_allclose(np.log(float(opt["N"])), ref.x, atol=1e-4)
+    np.testing.assert_allclose(float(opt["N"]) * float(opt["D"]), budget, rtol=1e-10)
+
+
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_mean_shape_and_numpy_reference(case):
     x = _x(case)
