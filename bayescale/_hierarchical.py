@@ -393,16 +393,12 @@ def hierarchical(
     if not_pooled:
         raise ValueError(f"hierarchical: centred parameters {not_pooled} are not pooled")
     centred_spec = tuple((n, masks[n]) for n in law.param_names if n in masks)
-    key = (
-        law,
-        labels,
-        column,
-        named["pooled"],
-        named["shared"],
-        named["separate"],
-        offset,
-        centred_spec,
+    # In the law's parameter order: the same grouping named in another order (or rebuilt by
+    # bayescale.load from its GroupSpec) is the same law object.
+    pooled_, shared_, separate_ = (
+        tuple(n for n in law.param_names if n in named[k]) for k in ("pooled", "shared", "separate")
     )
+    key = (law, labels, column, pooled_, shared_, separate_, offset, centred_spec)
     if key in _MEMO:
         return _MEMO[key]
 
@@ -410,9 +406,9 @@ def hierarchical(
         base=law,
         column=column,
         labels=labels,
-        pooled=tuple(n for n in law.param_names if n in named["pooled"]),
-        shared=tuple(n for n in law.param_names if n in named["shared"]),
-        separate=tuple(n for n in law.param_names if n in named["separate"]),
+        pooled=pooled_,
+        shared=shared_,
+        separate=separate_,
         offset=offset,
         centred=centred_spec,
     )
