@@ -5,8 +5,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
+import numbers
 import os
+import warnings
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import jax
@@ -15,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ._allocation import allocate_draws, compute_for_loss
-from ._diagnostics import check_convergence, check_draws, convergence_table
+from ._data import _RAW_COUNT_FLOOR, _SCALE_HINT, DataWarning
+from ._diagnostics import check_draws, convergence_table
 from ._law import Law
 from ._model import OBS_SITE, build_model, noise_params
 
@@ -40,6 +45,69 @@ def _inverse_link(link: str, loc):
     return {"log": jnp.exp, "identity": lambda v: v, "logit": jax.nn.sigmoid}[link](loc)
 
 
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_level(level: Any) -> None:
+    if not (_is_real(level) and 0.0 < level < 1.0):
+        raise ValueError(f"level must be a probability in (0, 1), e.g. 0.9, got {level!r}")
+
+
+def _check_flops_per_param_token(k: Any) -> None:
+    if not (_is_real(k) and math.isfinite(k) and k > 0):
+        raise ValueError(
+            f"flops_per_param_token must be a finite positive number (6 for C = 6 N D), got {k!r}"
+        )
+
+
+def _positive_array(name: str, value: Any, what: str) -> np.ndarray:
+    """``value`` as a flat float64 array of finite positive numbers, or a ValueError naming it."""
+    try:
+        a = np.atleast_1d(np.asarray(value, np.float64))
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be {what}: a number or array of numbers, got {value!r}"
+        ) from None
+    if a.size == 0:
+        raise ValueError(f"{name} is empty: give at least one value")
+    bad = a[~(np.isfinite(a) & (a > 0))]
+    if bad.size:
+        raise ValueError(f"{name} must be finite and positive ({what}), got {_show(bad)}")
+    return a
+
+
+def _show(values: np.ndarray, most: int = 5) -> str:
+    head = ", ".join(f"{v:g}" for v in values.reshape(-1)[:most])
+    return f"[{head}{', ...' if values.size > most else ''}]"
+
+
+def _warn_scaled(name: str, values: np.ndarray, *, stacklevel: int) -> None:
+    """Warn where input ``name`` looks scaled: the rule :func:`bayescale.validate` applies to
+    data columns (largest value below the raw-count floor of ``N``, ``D``, ``C``, ``U``).
+    ``stacklevel`` counts from the function that calls this one."""
+    floor = _RAW_COUNT_FLOOR.get(name)
+    if floor is not None and values.max() < floor:
+        warnings.warn(
+            f"{name!r} looks scaled (largest value {values.max():g}, below {floor:g}): bayescale "
+            f"expects raw counts of {_SCALE_HINT[name]}, not millions or billions of them "
+            "(N=7e10 for a 70B model, not 70); multiply by the unit",
+            DataWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
+def _read_only(value: Any) -> np.ndarray:
+    """A read-only view of ``value`` as an array (the caller's own array keeps its flags)."""
+    a = np.asarray(value).view()
+    a.flags.writeable = False
+    return a
+
+
+def _frozen_arrays(mapping: Mapping[str, Any]) -> Mapping[str, np.ndarray]:
+    return MappingProxyType({k: _read_only(v) for k, v in mapping.items()})
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Posterior:
     """Posterior draws of a law's parameters given data, with diagnostics.
@@ -50,12 +118,17 @@ class Posterior:
     Attributes:
         law: The fitted law.
         noise: The noise model (``"normal"``, ``"student_t"``).
-        data: The validated data (the law's inputs and target) the fit conditioned on.
-        draws: Sampling-space parameters, noise parameters included, ``(chain, draw)`` each.
-        stats: Sampler statistics (``diverging``, ``n_steps``, ``acceptance_rate``, ``energy``).
-        method: The inference method (``"nuts"``).
+        data: The validated data (the law's inputs and target) the fit conditioned on. Each
+            access returns a copy (no values copied under pandas' copy-on-write), so changing
+            it leaves the fit as it is.
+        draws: Sampling-space parameters, noise parameters included, ``(chain, draw)`` each
+            (a read-only mapping of read-only arrays).
+        stats: Sampler statistics (``diverging``, ``n_steps``, ``acceptance_rate``, ``energy``;
+            read-only, as ``draws``).
+        method: The inference method (``"nuts"``, ``"chees"``, ``"laplace"``, ``"svi"``,
+            ``"map"``, ``"hoffmann"``).
         seed: The seed of the fit.
-        settings: Sampler settings used.
+        settings: Sampler settings used (a read-only mapping).
         problems: Diagnostic failures, each with a remedy; empty when the fit passed.
     """
 
@@ -69,9 +142,27 @@ class Posterior:
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     problems: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Read-only mappings of read-only arrays: a result never changes in place.
+        object.__setattr__(self, "draws", _frozen_arrays(self.draws))
+        object.__setattr__(self, "stats", _frozen_arrays(self.stats))
+        object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
+        object.__setattr__(self, "problems", tuple(self.problems))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # mappingproxy does not pickle: store plain dicts (cached tables are recomputed).
+        state = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name in ("draws", "stats", "settings"):
+            state[name] = dict(state[name])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)
+
     # ----------------------------------------------------------------- draws
     @property
     def num_chains(self) -> int:
+        """Number of chains (the leading axis of every draw array; 1 for MAP/Hoffmann)."""
         return next(iter(self.draws.values())).shape[0]
 
     @property
@@ -127,7 +218,7 @@ class Posterior:
             lo, med, hi = _quantiles(flat, level)
             rows[name] = {
                 "mean": flat.mean(),
-                "sd": flat.std(ddof=1),
+                "sd": flat.std(ddof=1) if flat.size > 1 else np.nan,  # one draw: no spread
                 "median": med,
                 "lower": lo,
                 "upper": hi,
@@ -139,21 +230,44 @@ class Posterior:
         table.attrs["level"] = level
         return table
 
-    def _x(self, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    def _x(self, inputs: Mapping[str, Any], *, stacklevel: int = 3) -> dict[str, np.ndarray]:
+        """The law's inputs as flat float arrays of one length, with clear errors.
+
+        ``stacklevel`` places the scaled-input :class:`DataWarning` at the caller's call.
+        """
         missing = [k for k in self.law.inputs if k not in inputs]
         extra = [k for k in inputs if k not in self.law.inputs]
         if missing or extra:
+            parts = [f"missing input(s) {missing}"] if missing else []
+            parts += [f"unexpected input(s) {extra}"] if extra else []
             raise ValueError(
-                f"law {self.law.name!r} takes inputs {self.law.inputs}; missing {missing}, "
-                f"unexpected {extra}"
+                f"{'; '.join(parts)}: law {self.law.name!r} takes inputs {list(self.law.inputs)}"
             )
-        arrays = np.broadcast_arrays(
-            *[np.atleast_1d(np.asarray(inputs[k], np.float64)) for k in self.law.inputs]
-        )
-        x = {k: a.reshape(-1) for k, a in zip(self.law.inputs, arrays, strict=True)}
+        arrays = {}
+        for k in self.law.inputs:
+            try:
+                arrays[k] = np.atleast_1d(np.asarray(inputs[k], np.float64))
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"input {k!r} must be a number or an array of numbers, got {inputs[k]!r}"
+                ) from None
+            if arrays[k].size == 0:
+                raise ValueError(f"input {k!r} is empty: give at least one value")
+        try:
+            broadcast = np.broadcast_arrays(*arrays.values())
+        except ValueError:
+            shapes = ", ".join(f"{k} {a.shape}" for k, a in arrays.items())
+            raise ValueError(
+                f"inputs of different lengths do not broadcast: {shapes}; give arrays of one "
+                "length, scalars, or shapes that broadcast (N[:, None] with D[None, :] for a grid)"
+            ) from None
+        x = {k: a.reshape(-1) for k, a in zip(self.law.inputs, broadcast, strict=True)}
         for k, a in x.items():
-            if not np.all(np.isfinite(a) & (a > 0)):
-                raise ValueError(f"input {k!r} must be finite and positive, got {a}")
+            bad = a[~(np.isfinite(a) & (a > 0))]
+            if bad.size:
+                raise ValueError(f"input {k!r} must be finite and positive, got {_show(bad)}")
+        for k in self.law.inputs:
+            _warn_scaled(k, arrays[k], stacklevel=stacklevel)
         return x
 
     def forecast(self, *, level: float = 0.9, seed: int = 0, **inputs: Any) -> pd.DataFrame:
@@ -172,12 +286,27 @@ class Posterior:
             ``mean_upper``, ``pred_median``, ``pred_lower``, ``pred_upper``, and
             ``extrapolation``, the largest distance in decades outside the data's range of
             any input, above its largest or below its smallest value (0 inside it).
+
+        Raises:
+            ValueError: for a missing or unexpected input, an empty one, inputs whose lengths
+                do not broadcast, values that are not finite and positive, or a ``level``
+                outside (0, 1). An input that looks scaled (``N=70`` for 70B parameters)
+                raises a :class:`~bayescale.DataWarning`, the rule :func:`~bayescale.validate`
+                applies to data.
         """
+        _check_level(level)
+        return self._forecast(inputs, level=level, seed=seed, stacklevel=3)
+
+    def _forecast(
+        self, inputs: Mapping[str, Any], *, level: float, seed: int, stacklevel: int
+    ) -> pd.DataFrame:
         grouped = self._grouped_inputs(inputs)
         if grouped is not None:  # a grouped law: forecast one group (or a new one)
             label, inputs = grouped
-            return self.for_group(label, seed=seed).forecast(level=level, seed=seed, **inputs)
-        x = self._x(inputs)
+            return self.for_group(label, seed=seed)._forecast(
+                inputs, level=level, seed=seed, stacklevel=stacklevel + 1
+            )
+        x = self._x(inputs, stacklevel=stacklevel + 1)
         theta = {k: jnp.asarray(self._theta_flat[k]) for k in self.law.param_names}
         xj = {k: jnp.asarray(v) for k, v in x.items()}
         loc = jax.vmap(lambda th: self.law.mean(th, xj))(theta)
@@ -227,21 +356,35 @@ class Posterior:
         Per posterior draw, ``N*`` minimises the law on ``C = k N D`` (``k`` =
         ``flops_per_param_token``, 6 by default); the closed form where the law has one.
 
-        For a grouped law (:func:`bayescale.hierarchical`), ``group`` names the group (None: a
-        new, unseen group, with new group effects drawn with ``seed``).
+        Args:
+            C: FLOP budgets, raw counts (a number or an array, e.g. ``5.76e23``); finite and
+                positive. Budgets below 1e12 FLOPs look scaled and raise a
+                :class:`~bayescale.DataWarning`.
+            level: Central interval probability, in (0, 1) (default 0.9).
+            flops_per_param_token: ``k`` in ``C = k N D``, finite and positive (default 6).
+            group: For a grouped law (:func:`bayescale.hierarchical`), the group's label (None:
+                a new, unseen group, with new group effects drawn with ``seed``).
+            seed: Seed of a new group's effects.
 
         Returns:
             One row per budget: ``C`` and, for each of ``N_opt``, ``D_opt``,
             ``tokens_per_param`` (D*/N*), ``loss_opt``, ``a`` (dlog N*/dlog C) and ``b``
             (dlog D*/dlog C), the median and ``_lower``/``_upper`` interval bounds.
+
+        Raises:
+            ValueError: for budgets that are empty, not finite or not positive, a ``level``
+                outside (0, 1), or a ``flops_per_param_token`` that is not finite and positive.
         """
+        C = _positive_array("C", C, "FLOP budgets").reshape(-1)
+        _check_level(level)
+        _check_flops_per_param_token(flops_per_param_token)
+        _warn_scaled("C", C, stacklevel=2)
+        post = self
         if group is not _NO_GROUP:  # a grouped law: allocate for one group (or a new one)
-            return self.for_group(group, seed=seed).allocate(
-                C, level=level, flops_per_param_token=flops_per_param_token
-            )
-        C = np.atleast_1d(np.asarray(C, np.float64)).reshape(-1)
-        if not np.all(np.isfinite(C) & (C > 0)):
-            raise ValueError(f"compute budgets C must be finite and positive, got {C}")
+            post = self.for_group(group, seed=seed)
+        return post._allocate(C, level=level, flops_per_param_token=flops_per_param_token)
+
+    def _allocate(self, C: np.ndarray, *, level: float, flops_per_param_token: float):
         theta = {k: jnp.asarray(self._theta_flat[k]) for k in self.law.param_names}
         per_draw = allocate_draws(self.law, theta, C / flops_per_param_token)
         out = pd.DataFrame({"C": C})
@@ -269,13 +412,25 @@ class Posterior:
     ) -> pd.DataFrame:
         """FLOPs needed to reach a target loss with a compute-optimal model, with intervals.
 
+        Args:
+            loss: Target losses (a number or an array), in the units of the fitted target
+                (e.g. nats); finite and positive.
+            level: Central interval probability, in (0, 1) (default 0.9).
+            flops_per_param_token: ``k`` in ``C = k N D``, finite and positive (default 6).
+
         Returns:
             One row per target: ``loss``, ``C`` (median), ``C_lower``, ``C_upper`` and
             ``p_reachable``, the posterior probability that the target lies above the
             irreducible loss at all. Interval bounds are ``inf`` where the target is unreachable
             in that share of draws.
+
+        Raises:
+            ValueError: for targets that are empty, not finite or not positive, a ``level``
+                outside (0, 1), or a ``flops_per_param_token`` that is not finite and positive.
         """
-        loss = np.atleast_1d(np.asarray(loss, np.float64)).reshape(-1)
+        loss = _positive_array("loss", loss, "target losses").reshape(-1)
+        _check_level(level)
+        _check_flops_per_param_token(flops_per_param_token)
         theta = {k: jnp.asarray(self._theta_flat[k]) for k in self.law.param_names}
         budget, reachable = compute_for_loss(self.law, theta, loss)
         c = np.asarray(budget) * flops_per_param_token
@@ -449,7 +604,12 @@ class Posterior:
             "inputs": json.dumps(list(self.law.inputs)),
             "target": self.law.target,
             "row_labels": json.dumps(self.data.index.tolist(), default=str),
+            # The verdict of the fit, kept as it was (files without it are re-diagnosed).
+            "problems": json.dumps(list(self.problems)),
         }
+        grouping = _group_attrs(self.law)
+        if grouping is not None:  # what bs.load needs to rebuild a grouped catalog law
+            attrs["grouping"] = json.dumps(grouping)
         tree = azb.from_dict(groups, dims=dims, coords={"row": rows})
         tree.attrs.update(attrs)
         return tree
@@ -492,15 +652,145 @@ class Posterior:
         return head + self.summary().to_html(float_format=lambda v: f"{v:.4g}")
 
 
+def _copy_on_write() -> bool:
+    """Whether pandas copies on write (always from pandas 3; an option in pandas 2)."""
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return True
+    return pd.get_option("mode.copy_on_write") is True
+
+
+def _table_copy(table: pd.DataFrame) -> pd.DataFrame:
+    # With copy-on-write a shallow copy copies no values yet is never written through.
+    return table.copy(deep=not _copy_on_write())
+
+
+def _get_data(self: Posterior) -> pd.DataFrame:
+    return _table_copy(self.__dict__["_data"])
+
+
+def _set_data(self: Posterior, value: pd.DataFrame) -> None:
+    # Reached only from __init__ (the frozen dataclass refuses `post.data = ...`): keep a
+    # private copy, so the caller's later edits to its table do not reach the fit either.
+    self.__dict__["_data"] = _table_copy(value) if isinstance(value, pd.DataFrame) else value
+
+
+# ``data`` stays a dataclass field (``Posterior(data=...)``, ``dataclasses.replace``); this
+# property stores it privately and hands out copies, so ``post.data.loc[i, "loss"] = 100``
+# cannot change later results.
+Posterior.data = property(
+    _get_data,
+    _set_data,
+    doc="The validated data the fit conditioned on (a copy: editing it leaves the fit as it is).",
+)
+
+
+def _json_labels(labels: tuple[Any, ...]) -> list[Any] | None:
+    """Group labels as JSON values that read back equal, or None when they do not."""
+    out = [lab.item() if isinstance(lab, np.generic) else lab for lab in labels]
+    for lab in out:
+        if not isinstance(lab, (str, int, float)) or (isinstance(lab, float) and math.isnan(lab)):
+            return None
+    return out
+
+
+def _catalog_law(name: str) -> Law | None:
+    from . import models
+
+    law = getattr(models, name, None) if isinstance(name, str) else None
+    return law if isinstance(law, Law) else None
+
+
+def _group_attrs(law: Law) -> dict[str, Any] | None:
+    """The arguments of :func:`bayescale.hierarchical` that rebuild a grouped law, or None.
+
+    None for an ungrouped law, and for one :func:`load` could not rebuild from them: a base
+    law outside the catalog (or a catalog law with replaced priors), labels JSON cannot hold.
+    """
+    from ._hierarchical import group_spec
+
+    spec = group_spec(law)
+    if spec is None or _catalog_law(spec.base.name) is not spec.base:
+        return None
+    labels = _json_labels(spec.labels)
+    if labels is None:
+        return None
+    return {
+        "base": spec.base.name,
+        "labels": labels,
+        "column": spec.column,
+        "pooled": list(spec.pooled),
+        "shared": list(spec.shared),
+        "separate": list(spec.separate),
+        "offset": bool(spec.offset),
+        # per centred parameter, the labels of the groups it centres (hierarchical's mapping)
+        "centred": {
+            name: [lab for lab, c in zip(labels, mask, strict=True) if c]
+            for name, mask in spec.centred
+        },
+    }
+
+
+def _grouped_law(grouping: Mapping[str, Any]) -> Law | None:
+    """The grouped law that :func:`_group_attrs` describes (None: base not in the catalog)."""
+    from ._hierarchical import hierarchical
+
+    base = _catalog_law(grouping["base"])
+    if base is None:
+        return None
+    law = hierarchical(
+        base,
+        tuple(grouping["labels"]),
+        pooled=tuple(grouping["pooled"]),
+        shared=tuple(grouping["shared"]),
+        separate=tuple(grouping["separate"]),
+        column=grouping["column"],
+        offset=bool(grouping["offset"]),
+        centred={k: list(v) for k, v in grouping["centred"].items()},
+    )
+    if _group_attrs(law) != dict(grouping):  # e.g. labels "1" and 1: refuse, do not guess
+        return None
+    return law
+
+
+def _check_law_matches(path: Any, law: Law, attrs: Mapping[str, Any], tree: Any) -> None:
+    """Raise when ``law`` is not the law of the fit stored in ``tree``, naming both."""
+    stored = attrs.get("law")
+    why = None
+    if stored != law.name:
+        why = f"the file holds a fit of law {stored!r}"
+    else:
+        try:
+            inputs = tuple(json.loads(attrs["inputs"]))
+            names = set(tree["posterior"].to_dataset().data_vars)
+        except (KeyError, TypeError, ValueError):
+            return  # an incomplete file: _from_tree says so
+        missing = [k for k in law.param_names if k not in names]
+        if inputs != tuple(law.inputs):
+            why = f"the file's law {stored!r} takes inputs {list(inputs)}"
+        elif missing:
+            why = f"the file's law {stored!r} has no parameter(s) {missing}"
+    if why is not None:
+        raise ValueError(
+            f"{path}: law {law.name!r} (inputs {list(law.inputs)}) does not match the file: "
+            f"{why}. Pass the law the fit was made with (law=None for a catalog law)."
+        )
+
+
 def load(path: str | os.PathLike, *, law: Law | None = None) -> Posterior:
     """Read a fit written by :meth:`Posterior.save`.
 
+    The file is read into memory and closed, so it can be overwritten (``post.save(path)``)
+    right away. A grouped fit of a catalog law (``fit(..., groups=...)``) is rebuilt with
+    :func:`bayescale.hierarchical` from what the file records.
+
     Args:
         path: A netCDF file from ``Posterior.save``.
-        law: The law object, required for a user-defined law (catalog laws are found by name).
+        law: The law object, required for a user-defined law (catalog laws, and grouped fits of
+            them, are found by name).
 
     Raises:
-        ValueError: if the file is not a bayescale fit or is of an unknown format version.
+        ValueError: if the file is not a bayescale fit, is of an unknown format version, is
+            incomplete, or ``law`` is not the law the file's fit was made with.
     """
     import xarray as xr
 
@@ -508,7 +798,15 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Posterior:
         tree = xr.open_datatree(path, engine="h5netcdf")
     except Exception as err:  # noqa: BLE001 -- any reader failure means "not our file"
         raise ValueError(f"{path}: not a readable netCDF file ({err})") from err
-    attrs = tree.attrs
+    try:
+        return _load_open(path, tree, law)
+    finally:
+        tree.close()
+
+
+def _load_open(path: str | os.PathLike, tree: Any, law: Law | None) -> Posterior:
+    """:func:`load` on an opened file (read wholly into memory: the caller closes it)."""
+    attrs = dict(tree.attrs)
     version = attrs.get("bayescale_format")
     if version is None:
         raise ValueError(f"{path}: not a bayescale fit (no 'bayescale_format' attribute)")
@@ -526,12 +824,24 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Posterior:
     if law is None and "law" not in attrs:
         raise ValueError(f"{path}: corrupted bayescale file: no 'law' attribute")
     if law is None:
-        from . import models
-
         name = attrs["law"]
-        law = getattr(models, name, None)
-        if not isinstance(law, Law):
-            raise ValueError(f"{path}: law {name!r} is not in the catalog; pass law=<your Law>")
+        if "grouping" in attrs:
+            try:
+                law = _grouped_law(json.loads(attrs["grouping"]))
+            except (KeyError, TypeError, ValueError, AttributeError) as err:
+                raise ValueError(
+                    f"{path}: corrupted bayescale file: unreadable 'grouping' ({err})"
+                ) from err
+            if law is None:
+                raise ValueError(
+                    f"{path}: law {name!r} groups a law that is not in the catalog; "
+                    "pass law=<your grouped Law>"
+                )
+        else:
+            law = _catalog_law(name)
+            if law is None:
+                raise ValueError(f"{path}: law {name!r} is not in the catalog; pass law=<your Law>")
+    _check_law_matches(path, law, attrs, tree)
     try:
         return _from_tree(tree, attrs, law)
     except (KeyError, TypeError, IndexError, ValueError, OSError) as err:
@@ -540,8 +850,26 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Posterior:
         ) from err
 
 
+def _diagnose(
+    law: Law, noise: str, method: str, settings: Mapping[str, Any], draws, stats
+) -> tuple[str, ...]:
+    """The problems of a fit from a file that does not record them (written before it did):
+    the per-method checks of the fit (:func:`bayescale._many._problems`), and for NUTS the
+    checks on the draws that :func:`bayescale.fit` adds."""
+    from ._many import METHODS, _problems, make_settings
+
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}")
+    fields = {f.name for f in dataclasses.fields(METHODS[method][1])}
+    options = make_settings(method, **{k: v for k, v in settings.items() if k in fields})
+    problems = _problems(method, options, draws, stats, warn=False)
+    if method == "nuts":
+        problems += check_draws(law, noise, draws, stats, warn=False)
+    return tuple(problems)
+
+
 def _from_tree(tree, attrs, law: Law) -> Posterior:
-    """The Posterior stored in an opened bayescale file (see :func:`load`)."""
+    """The Posterior stored in an opened bayescale file (see :func:`load`), read into memory."""
     noise = attrs["noise"]
     posterior = tree["posterior"].to_dataset()
     draws = {k: posterior[k].to_numpy() for k in (*law.param_names, *noise_params(noise))}
@@ -555,22 +883,21 @@ def _from_tree(tree, attrs, law: Law) -> Posterior:
     data = pd.DataFrame({k: const[k].to_numpy() for k in law.inputs}, index=index)
     data[law.target] = obs[OBS_SITE].to_numpy()
     settings = json.loads(attrs["settings"])
-    problems = ()
-    if stats:
-        table = convergence_table(draws)
-        problems = tuple(
-            check_convergence(
-                table, stats, max_tree_depth=settings.get("max_tree_depth", 10), warn=False
-            )
-        )
-    problems += tuple(check_draws(law, noise, draws, stats, warn=False))
+    method = attrs["method"]
+    if "problems" in attrs:
+        problems = json.loads(attrs["problems"])
+        if not (isinstance(problems, list) and all(isinstance(p, str) for p in problems)):
+            raise ValueError(f"'problems' is not a list of strings: {attrs['problems']!r}")
+        problems = tuple(problems)
+    else:
+        problems = _diagnose(law, noise, method, settings, draws, stats)
     return Posterior(
         law=law,
         noise=noise,
         data=data,
         draws=draws,
         stats=stats,
-        method=attrs["method"],
+        method=method,
         seed=int(attrs["seed"]),
         settings=settings,
         problems=problems,

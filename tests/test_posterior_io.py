@@ -1,0 +1,315 @@
+"""Posterior I/O and the values it hands out: every method's fit saves and loads back the same
+(grouped fits too, in a new process), a loaded file is closed, a wrong ``law=`` is named, inputs
+of forecast/allocate/compute_for are checked, and a Posterior cannot be changed in place."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import warnings
+
+import jax
+import numpy as np
+import pandas as pd
+import pytest
+from bayescale.models import chinchilla, hestness_N
+
+import bayescale as bs
+from bayescale._data import DataWarning
+from bayescale._hierarchical import group_spec
+
+SMALL_NUTS = dict(num_warmup=200, num_samples=200, num_chains=2)
+
+
+@pytest.fixture(scope="module")
+def epoch():
+    return bs.datasets.load("chinchilla", variant="epoch")[["N", "D", "loss"]]
+
+
+@pytest.fixture(scope="module")
+def prior_post(epoch):
+    """A Posterior of prior draws (no fit): for checks of inputs and immutability."""
+    key = jax.random.PRNGKey(0)
+    draws = {
+        p.name: np.asarray(p.prior.sample(jax.random.fold_in(key, i), (2, 50)))
+        for i, p in enumerate(chinchilla.params)
+    }
+    draws["sigma"] = np.random.default_rng(0).uniform(0.04, 0.06, (2, 50))
+    return bs.Posterior(
+        law=chinchilla, noise="normal", data=epoch, draws=draws, stats={}, settings={"a": 1}
+    )
+
+
+def _rewrite(src, dst, edit):
+    import xarray as xr
+
+    with xr.open_datatree(src, engine="h5netcdf") as tree:
+        tree = tree.load()
+    edit(tree)
+    tree.to_netcdf(dst, engine="h5netcdf")
+
+
+def _assert_same(back, post, *, same_law=True):
+    assert back.law is post.law or not same_law
+    assert back.law.name == post.law.name and back.noise == post.noise
+    assert back.method == post.method and back.seed == post.seed
+    assert back.approximate == post.approximate
+    assert back.problems == post.problems and back.ok == post.ok
+    assert dict(back.settings) == dict(post.settings)
+    assert back.draws.keys() == post.draws.keys() and back.stats.keys() == post.stats.keys()
+    for mine, theirs in ((back.draws, post.draws), (back.stats, post.stats)):
+        for k, v in theirs.items():
+            assert mine[k].dtype == v.dtype and mine[k].shape == v.shape, k
+            np.testing.assert_array_equal(mine[k], v)
+    assert back.data.equals(post.data)
+
+
+def _round_trip(post, path):
+    """Save and load, then load again from a file without the recorded problems (as written
+    before they were recorded): both must give the same Posterior."""
+    post.save(path)
+    _assert_same(bs.load(path), post)
+    legacy = path.with_name("legacy_" + path.name)
+    _rewrite(path, legacy, lambda t: t.attrs.pop("problems"))
+    _assert_same(bs.load(legacy), post)
+
+
+# ------------------------------------------------------------------ 1. every method round-trips
+
+
+@pytest.mark.parametrize(
+    "method, options",
+    [
+        ("laplace", dict(num_chains=2, num_samples=100)),
+        ("map", {}),
+        ("svi", dict(num_chains=2, num_samples=100, svi_steps=200)),
+        ("hoffmann", dict(reduced_grid=50)),
+    ],
+)
+def test_every_method_saves_and_loads_back(epoch, tmp_path, method, options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        post = bs.fit(chinchilla, epoch, method=method, seed=1, **options)
+    _round_trip(post, tmp_path / f"{method}.nc")
+
+
+def test_fit_many_fits_save_and_load_back(epoch, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        posts = bs.fit_many(chinchilla, [epoch.iloc[::2], epoch.iloc[1::2]], method="map")
+    for i, post in enumerate(posts):
+        assert post.settings["fit_many_index"] == i
+        _round_trip(post, tmp_path / f"many{i}.nc")
+
+
+# ------------------------------------------------------------------ 2. load closes the file
+
+
+def test_a_loaded_file_can_be_overwritten(prior_post, tmp_path):
+    path = tmp_path / "fit.nc"
+    prior_post.save(path)
+    back = bs.load(path)
+    back.save(path)  # OSError while load held the file open
+    _assert_same(bs.load(path), prior_post)
+
+
+# ------------------------------------------------------------------ 3. grouped fits, wrong law=
+
+
+@pytest.fixture(scope="module")
+def grouped():
+    rng = np.random.default_rng(1)
+    rows = []
+    for lang, E, A in [("en", 1.8, 50.0), ("sw", 2.3, 80.0), ("de", 2.0, 60.0)]:
+        for N in np.geomspace(1e7, 1e10, 8):
+            rows.append(dict(lang=lang, N=N, loss=(E + A / N**0.3) * np.exp(rng.normal(0, 0.01))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        return bs.fit(
+            hestness_N,
+            pd.DataFrame(rows),
+            groups="lang",
+            pooled=["alpha"],
+            separate=["E", "A"],
+            centred=True,
+            **SMALL_NUTS,
+        )
+
+
+def test_grouped_fit_loads_without_the_law(grouped, tmp_path):
+    path = tmp_path / "grouped.nc"
+    _round_trip(grouped, path)  # the same law object: rebuilt by bs.hierarchical, memoised
+    spec = group_spec(bs.load(path).law)
+    assert spec.labels == ("de", "en", "sw") and spec.base is hestness_N
+    assert spec.centred_names == ("alpha",) and spec.separate == ("log_E", "log_A0")
+
+
+def test_grouped_fit_loads_in_a_new_process(grouped, tmp_path):
+    path = tmp_path / "grouped.nc"
+    grouped.save(path)
+    script = (
+        "import json, sys, bayescale as bs\n"
+        "p = bs.load(sys.argv[1])\n"
+        "f = p.forecast(N=1e11, group='sw')\n"
+        "print(json.dumps([p.law.name, p.ok, float(f['median'].iloc[0])]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "BAYESCALE_CPU_DEVICES": "1"},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    name, ok, median = json.loads(out.stdout.strip().splitlines()[-1])
+    assert name == grouped.law.name and ok == grouped.ok
+    assert median == float(grouped.forecast(N=1e11, group="sw")["median"].iloc[0])
+
+
+def test_a_grouping_named_in_another_order_is_the_same_law():
+    # load rebuilds a grouped law from its GroupSpec (parameters in the law's order): the same
+    # object as the one fitted, whatever order the fit named them in.
+    a = bs.hierarchical(chinchilla, 3, pooled=["beta", "alpha"], shared="rest")
+    assert a is bs.hierarchical(chinchilla, 3, pooled=["alpha", "beta"], shared="rest")
+
+
+def test_a_wrong_law_is_named(grouped, prior_post, tmp_path):
+    path = tmp_path / "grouped.nc"
+    grouped.save(path)
+    with pytest.raises(ValueError, match=r"law 'hestness_N' .*does not match.*hestness_N_by_lang"):
+        bs.load(path, law=hestness_N)
+    plain = tmp_path / "plain.nc"
+    prior_post.save(plain)
+    with pytest.raises(ValueError, match=r"law 'hestness_N' .*does not match.*'chinchilla'"):
+        bs.load(plain, law=hestness_N)
+    assert bs.load(plain, law=chinchilla).law is chinchilla
+
+
+# ------------------------------------------------------------------ 4. compute_for, allocate
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda p: p.compute_for(np.nan), r"loss must be finite and positive.*nan"),
+        (lambda p: p.compute_for(-1.0), r"loss must be finite and positive.*-1"),
+        (lambda p: p.compute_for(0.0), r"loss must be finite and positive.*0"),
+        (lambda p: p.compute_for([]), r"loss is empty"),
+        (lambda p: p.compute_for(2.0, flops_per_param_token=-6), r"flops_per_param_token.*-6"),
+        (lambda p: p.compute_for(2.0, level=90), r"level must be .*\(0, 1\).*90"),
+        (lambda p: p.allocate(1e24, flops_per_param_token=0), r"flops_per_param_token.*got 0"),
+        (lambda p: p.allocate(1e24, flops_per_param_token=np.inf), r"flops_per_param_token"),
+        (lambda p: p.allocate(0.0), r"C must be finite and positive.*\[0\]"),
+        (lambda p: p.allocate(-1e24), r"C must be finite and positive.*-1e\+24"),
+        (lambda p: p.allocate([1e24, np.nan]), r"C must be finite and positive.*nan"),
+        (lambda p: p.allocate("a lot"), r"C must be .*got 'a lot'"),
+        (lambda p: p.allocate(1e24, level=0), r"level must be"),
+    ],
+)
+def test_compute_for_and_allocate_reject_nonsense(prior_post, call, match):
+    with pytest.raises(ValueError, match=match):
+        call(prior_post)
+
+
+def test_compute_for_and_allocate_document_their_arguments():
+    for method, names in (
+        (bs.Posterior.compute_for, ("loss", "level", "flops_per_param_token")),
+        (bs.Posterior.allocate, ("C", "level", "flops_per_param_token", "group", "seed")),
+    ):
+        args = method.__doc__.split("Args:")[1].split("Returns:")[0]
+        for name in names:
+            assert f"\n            {name}: " in args, (method.__name__, name)
+
+
+# ------------------------------------------------------------------ 5. forecast inputs
+
+
+@pytest.mark.parametrize(
+    "inputs, match",
+    [
+        (dict(N=[], D=1e12), r"input 'N' is empty"),
+        (dict(N=[1e9, 2e9], D=[1e11, 2e11, 3e11]), r"do not broadcast: N \(2,\), D \(3,\)"),
+        (dict(N=1e9), r"missing input\(s\) \['D'\]"),
+        (dict(N=1e9, D=1e11, U=1e11), r"unexpected input\(s\) \['U'\]"),
+        (dict(N=[[1e9, 2e9], [3e9]], D=1e11), r"input 'N' must be a number"),
+        (dict(N=-1e9, D=1e11), r"input 'N' must be finite and positive, got \[-1e\+09\]"),
+    ],
+)
+def test_forecast_input_errors_are_clear(prior_post, inputs, match):
+    with pytest.raises(ValueError, match=match):
+        prior_post.forecast(**inputs)
+
+
+def test_scaled_inputs_warn(prior_post):
+    with pytest.warns(DataWarning, match=r"'N' looks scaled \(largest value 70") as caught:
+        prior_post.forecast(N=70, D=1.4e12)
+    assert caught[0].filename == __file__  # points at the caller's line
+    with pytest.warns(DataWarning, match=r"'D' looks scaled"):
+        prior_post.forecast(N=7e10, D=[1.4, 2.0])
+    with pytest.warns(DataWarning, match=r"'C' looks scaled \(largest value 5.76") as caught:
+        prior_post.allocate(5.76)
+    assert caught[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        prior_post.forecast(N=[1e6, 7e10], D=1.4e12)  # raw counts: no warning
+        prior_post.allocate(5.76e23)
+
+
+# ------------------------------------------------------------------ 6. immutability
+
+
+def test_draws_stats_and_settings_are_read_only(prior_post):
+    with pytest.raises(TypeError):
+        prior_post.draws["x"] = 1
+    with pytest.raises(TypeError):
+        prior_post.settings["a"] = 2
+    with pytest.raises(TypeError):
+        prior_post.stats["diverging"] = np.zeros(3)
+    with pytest.raises(ValueError, match="read-only"):
+        prior_post.draws["alpha"][0, 0] = 99.0
+    assert prior_post.settings == {"a": 1} and "x" not in prior_post.draws
+
+
+def test_the_data_table_cannot_change_the_fit(prior_post):
+    expected = prior_post.data.copy()
+    before = prior_post.forecast(N=1e9, D=2e10)
+    table = prior_post.data
+    table.loc[table.index[0], ["N", "loss"]] = [1e15, 100.0]
+    table["extra"] = 1.0
+    assert prior_post.data.equals(expected)
+    assert prior_post.forecast(N=1e9, D=2e10).equals(before)  # extrapolation reads data.N
+    # nor can the caller's own table, changed after the Posterior was made
+    mine = expected.copy()
+    post = bs.Posterior(law=chinchilla, noise="normal", data=mine, draws=prior_post.draws, stats={})
+    mine.loc[mine.index[0], "loss"] = 100.0
+    assert post.data.equals(expected)
+
+
+def test_a_read_only_posterior_still_pickles_and_saves(prior_post, tmp_path):
+    back = pickle.loads(pickle.dumps(prior_post))
+    _assert_same(back, prior_post, same_law=False)  # a Law pickles by value
+    assert isinstance(back.draws["alpha"], np.ndarray) and not back.draws["alpha"].flags.writeable
+    prior_post.save(tmp_path / "fit.nc")
+    assert bs.load(tmp_path / "fit.nc").settings == prior_post.settings
+
+
+# ------------------------------------------------------------------ 7. one-draw repr, docstrings
+
+
+def test_single_draw_repr_is_quiet(prior_post):
+    one = bs.Posterior(
+        law=chinchilla,
+        noise="normal",
+        data=prior_post.data,
+        draws={k: v[:1, :1] for k, v in prior_post.draws.items()},
+        stats={},
+        method="map",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        text = repr(one)
+        table = one.summary()
+    assert "approximate (map)" in text
+    assert table["sd"].isna().all()
+    assert bs.Posterior.num_chains.__doc__
