@@ -94,6 +94,7 @@ def test_rejects_a_law_of_another_form():
         bs.fit(law, df, method="hoffmann")
 
 
+@pytest.mark.slow  # ~18 s
 def test_fit_many_batches_the_grid_for_its_devices_and_matches_fit(chinchilla_epoch):
     """fit_many picks the stage-1 batch from the devices it was given (here CPU: 512), and each
     of its fits is the single fit of that dataset."""

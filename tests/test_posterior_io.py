@@ -81,10 +81,13 @@ def _round_trip(post, path):
 @pytest.mark.parametrize(
     "method, options",
     [
-        ("laplace", dict(num_chains=2, num_samples=100)),
+        # one method in the inner loop; the others compile 10-17 s each on 2 cores
+        pytest.param("laplace", dict(num_chains=2, num_samples=100), marks=pytest.mark.slow),
         ("map", {}),
-        ("svi", dict(num_chains=2, num_samples=100, svi_steps=200)),
-        ("hoffmann", dict(reduced_grid=50)),
+        pytest.param(
+            "svi", dict(num_chains=2, num_samples=100, svi_steps=200), marks=pytest.mark.slow
+        ),
+        pytest.param("hoffmann", dict(reduced_grid=50), marks=pytest.mark.slow),
     ],
 )
 def test_every_method_saves_and_loads_back(epoch, tmp_path, method, options):
@@ -94,6 +97,7 @@ def test_every_method_saves_and_loads_back(epoch, tmp_path, method, options):
     _round_trip(post, tmp_path / f"{method}.nc")
 
 
+@pytest.mark.slow  # a fit_many compilation (~15 s)
 def test_fit_many_fits_save_and_load_back(epoch, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)
@@ -145,6 +149,7 @@ def test_grouped_fit_loads_without_the_law(grouped, tmp_path):
     assert spec.centred_names == ("alpha",) and spec.separate == ("log_E", "log_A0")
 
 
+@pytest.mark.slow  # a new Python process (~11 s)
 def test_grouped_fit_loads_in_a_new_process(grouped, tmp_path):
     path = tmp_path / "grouped.nc"
     grouped.save(path)
