@@ -81,6 +81,7 @@ def test_laws_into_a_closed_pipe_prints_nothing_on_stderr():
     assert err == ""
 
 
+@pytest.mark.slow  # the default 4 x (1000 + 1000) fit of the README's main command (~13 s)
 @pytest.mark.filterwarnings("ignore::bayescale.ConvergenceWarning")
 def test_demo_prints_every_section_and_writes_the_fan_chart(tmp_path, capsys):
     code = main(["demo", "--out", str(tmp_path), *SMALL])
