@@ -610,6 +610,9 @@ class Posterior:
         grouping = _group_attrs(self.law)
         if grouping is not None:  # what bs.load needs to rebuild a grouped catalog law
             attrs["grouping"] = json.dumps(grouping)
+        priors = _priors_attr(self.law)
+        if priors is not None:  # which priors a catalog law's fit used
+            attrs["priors"] = priors
         tree = azb.from_dict(groups, dims=dims, coords={"row": rows})
         tree.attrs.update(attrs)
         return tree
@@ -698,6 +701,39 @@ def _catalog_law(name: str) -> Law | None:
 
     law = getattr(models, name, None) if isinstance(name, str) else None
     return law if isinstance(law, Law) else None
+
+
+def _priors_attr(law: Law) -> str | None:
+    """How a fit of a catalog law's name chose its priors: ``"default"``, ``"set:<name>"`` (a
+    named prior set) or ``"custom"`` (replaced by hand: :func:`load` then needs the law).
+    None for a law outside the catalog."""
+    from ._priors import prior_sets, with_prior_set
+
+    catalog = _catalog_law(law.name)
+    if catalog is None:
+        return None
+    if law is catalog:
+        return "default"
+    for name in prior_sets():
+        if law is with_prior_set(catalog, name):
+            return f"set:{name}"
+    return "custom"
+
+
+def _law_with_priors(path: str, catalog: Law, priors: str) -> Law:
+    """The catalog law with the priors a file records (see :func:`_priors_attr`)."""
+    from ._priors import prior_sets, with_prior_set
+
+    if priors == "default":
+        return catalog
+    if priors.startswith("set:") and priors[4:] in prior_sets():
+        return with_prior_set(catalog, priors[4:])
+    if priors == "custom":
+        raise ValueError(
+            f"{path}: this fit of {catalog.name!r} used replaced priors, which a file cannot "
+            f"hold; pass law=<the law with those priors>, e.g. law={catalog.name}.with_priors(...)"
+        )
+    raise ValueError(f"{path}: corrupted bayescale file: unknown 'priors' {priors!r}")
 
 
 def _group_attrs(law: Law) -> dict[str, Any] | None:
@@ -841,6 +877,8 @@ def _load_open(path: str | os.PathLike, tree: Any, law: Law | None) -> Posterior
             law = _catalog_law(name)
             if law is None:
                 raise ValueError(f"{path}: law {name!r} is not in the catalog; pass law=<your Law>")
+            # files written before priors were recorded: the catalog's default priors
+            law = _law_with_priors(path, law, str(attrs.get("priors", "default")))
     _check_law_matches(path, law, attrs, tree)
     try:
         return _from_tree(tree, attrs, law)

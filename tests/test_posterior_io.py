@@ -318,3 +318,26 @@ def test_single_draw_repr_is_quiet(prior_post):
     assert "approximate (map)" in text
     assert table["sd"].isna().all()
     assert bs.Posterior.num_chains.__doc__
+
+
+def test_a_fit_with_replaced_priors_loads_with_those_priors(prior_post, tmp_path):
+    """The priors matter after loading (evidence, prior-posterior plots): a named prior set is
+    restored; hand-replaced priors, which a file cannot hold, need law= instead of silently
+    becoming the catalog defaults."""
+    import dataclasses
+
+    import numpyro.distributions as dist
+
+    from bayescale._priors import with_prior_set
+
+    informed = dataclasses.replace(prior_post, law=with_prior_set(chinchilla, "epoch"))
+    informed.save(tmp_path / "set.nc")
+    assert bs.load(tmp_path / "set.nc").law is informed.law
+    custom_law = chinchilla.with_priors(alpha=dist.Normal(0.3, 0.05))
+    custom = dataclasses.replace(prior_post, law=custom_law)
+    custom.save(tmp_path / "custom.nc")
+    with pytest.raises(ValueError, match=r"used replaced priors.*pass law="):
+        bs.load(tmp_path / "custom.nc")
+    assert bs.load(tmp_path / "custom.nc", law=custom_law).law is custom_law
+    prior_post.save(tmp_path / "default.nc")
+    assert bs.load(tmp_path / "default.nc").law is chinchilla
