@@ -97,6 +97,14 @@ def _warn_scaled(name: str, values: np.ndarray, *, stacklevel: int) -> None:
         )
 
 
+def _row_index(inputs: Mapping[str, Any], n: int) -> pd.Index | None:
+    """The index shared by the inputs given as pandas Series of ``n`` rows, else None."""
+    indexes = [v.index for v in inputs.values() if isinstance(v, pd.Series)]
+    if indexes and len(indexes[0]) == n and all(i.equals(indexes[0]) for i in indexes):
+        return indexes[0]
+    return None
+
+
 def _read_only(value: Any) -> np.ndarray:
     """A read-only view of ``value`` as an array (the caller's own array keeps its flags)."""
     a = np.asarray(value).view()
@@ -282,7 +290,9 @@ class Posterior:
             **inputs: The law's inputs (scalars or arrays that broadcast), e.g. ``N=70e9``.
 
         Returns:
-            One row per input point: the inputs, ``median`` (of the mean law), ``mean_lower``,
+            One row per input point (indexed like the inputs where they are pandas Series
+            sharing one index, so the result joins back onto the caller's table): the
+            inputs, ``median`` (of the mean law), ``mean_lower``,
             ``mean_upper``, ``pred_median``, ``pred_lower``, ``pred_upper``, and
             ``extrapolation``, the largest distance in decades outside the data's range of
             any input, above its largest or below its smallest value (0 inside it).
@@ -315,7 +325,7 @@ class Posterior:
         pred = self.predictive(jax.random.PRNGKey(seed), x)
         m_lo, m_med, m_hi = _quantiles(mean, level)
         p_lo, p_med, p_hi = _quantiles(pred, level)
-        out = pd.DataFrame(x)
+        out = pd.DataFrame(x, index=_row_index(inputs, len(m_med)))
         out["median"] = m_med
         out["mean_lower"], out["mean_upper"] = m_lo, m_hi
         out["pred_median"] = p_med

@@ -1,6 +1,7 @@
 """The default fit on Epoch's 240 Chinchilla points (shared fixture `chinchilla_post`)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from reference_posteriors import REFERENCE
 
@@ -211,3 +212,13 @@ def test_flops_per_token_constant_rescales_the_budget(chinchilla_post):
     need_k = post.compute_for([2.0, 2.1], flops_per_param_token=k)
     need_6 = post.compute_for([2.0, 2.1])
     np.testing.assert_allclose(need_k["C"], need_6["C"] * k / 6, rtol=1e-12)
+
+
+def test_forecast_at_table_columns_keeps_the_tables_index(chinchilla_post, chinchilla_epoch):
+    """forecast(N=df.N, D=df.D) joins back onto df by its index."""
+    rows = chinchilla_epoch.iloc[[5, 17, 3]]
+    fc = chinchilla_post.forecast(N=rows["N"], D=rows["D"])
+    assert fc.index.equals(rows.index)
+    joined = rows.join(fc[["median"]])
+    np.testing.assert_allclose(joined["median"], fc["median"].to_numpy())
+    assert chinchilla_post.forecast(N=[1e9, 2e9], D=2e10).index.equals(pd.RangeIndex(2))
