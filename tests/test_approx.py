@@ -73,7 +73,11 @@ def test_svi_moves_from_laplace_to_the_reference_posterior(chinchilla_epoch, lap
     assert abs(post.stats["elbo_loss_change"][0, 0]) < 1.0
 
 
-def test_nuts_is_not_approximate_and_unknown_options_are_rejected(chinchilla_epoch):
+def test_nuts_is_not_approximate_and_unknown_options_are_rejected(
+    chinchilla_epoch, chinchilla_post
+):
+    assert chinchilla_post.method == "nuts" and not chinchilla_post.approximate
+    assert "approximate" not in repr(chinchilla_post)
     with pytest.raises(ValueError, match="unknown method"):
         bs.fit(chinchilla, chinchilla_epoch, method="gibbs")
     with pytest.raises(TypeError, match="num_bootstrap"):

@@ -23,6 +23,22 @@ def test_extrapolation_draws_bands_that_contain_the_median(chinchilla_post, ax):
     assert out is ax
     assert len(ax.collections) >= 3  # data, predictive band, credible band
     assert ax.get_xscale() == "log"
+    # The curve is the compute-optimal loss's median along C; the credible band contains it and
+    # the predictive band contains the credible band, at every grid point.
+    grid, median = (np.asarray(a) for a in ax.get_lines()[0].get_data())
+    alloc = chinchilla_post.allocate(grid, level=0.9)
+    np.testing.assert_allclose(median, alloc["loss_opt"], rtol=1e-12)
+
+    def band(collection):
+        v = collection.get_paths()[0].vertices
+        lo = np.array([v[np.isclose(v[:, 0], g, rtol=1e-12), 1].min() for g in grid])
+        hi = np.array([v[np.isclose(v[:, 0], g, rtol=1e-12), 1].max() for g in grid])
+        return lo, hi
+
+    (p_lo, p_hi), (m_lo, m_hi) = band(ax.collections[1]), band(ax.collections[2])
+    np.testing.assert_allclose(m_lo, alloc["loss_opt_lower"], rtol=1e-12)
+    assert np.all(m_lo < median) and np.all(median < m_hi)
+    assert np.all(p_lo < m_lo) and np.all(m_hi < p_hi)
 
 
 def test_isoflop_marks_each_optimum(chinchilla_post, ax):
