@@ -200,7 +200,8 @@ def _row_orders(posteriors: Mapping[str, Posterior]) -> dict[str, np.ndarray]:
         columns = [target] + [c for c in post.data.columns if c in ref.data.columns and c != target]
         a = post.data[columns].to_numpy(np.float64)
         b = ref.data[columns].to_numpy(np.float64)
-        if np.allclose(a, b, rtol=1e-12, atol=0.0):
+        differs = ~np.isclose(a, b, rtol=1e-12, atol=0.0)
+        if not differs.any():
             orders[name] = np.arange(len(a))
             continue
         # The same rows in another order? Sort both lexicographically and compare.
@@ -210,12 +211,8 @@ def _row_orders(posteriors: Mapping[str, Posterior]) -> dict[str, np.ndarray]:
             order[sort_b] = sort_a  # row i of the reference is row order[i] of this fit
             orders[name] = order
             continue
-        j, col = next(
-            (j, col)
-            for j, col in enumerate(columns)
-            if not np.allclose(a[:, j], b[:, j], rtol=1e-12, atol=0.0)
-        )
-        diff = ~np.isclose(a[:, j], b[:, j], rtol=1e-12, atol=0.0)
+        j = int(np.flatnonzero(differs.any(axis=0))[0])  # the first column that differs
+        col, diff = columns[j], differs[:, j]
         i = int(np.flatnonzero(diff)[0])
         raise DataError(
             f"models fitted to different data: column {col!r} differs between {name!r} and "

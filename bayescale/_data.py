@@ -138,6 +138,11 @@ def _numeric(series: pd.Series, name: str) -> np.ndarray:
     return coerced.to_numpy(dtype=np.float64)
 
 
+def is_real_number(value: object) -> bool:
+    """A real number (Python or NumPy scalar), not a boolean."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
 def _warn(message: str) -> None:
     warnings.warn(message, DataWarning, stacklevel=4)
 
@@ -243,8 +248,7 @@ def validate(
     if unknown:
         raise DataError(f"units declared for column(s) {sorted(unknown)} the law does not read")
     for name, factor in units.items():
-        number = isinstance(factor, numbers.Real) and not isinstance(factor, bool | np.bool_)
-        if not (number and math.isfinite(factor) and factor > 0):
+        if not (is_real_number(factor) and math.isfinite(factor) and factor > 0):
             raise DataError(f"units[{name!r}] must be a positive finite number, got {factor!r}")
     if len(data) == 0:
         raise DataError(f"the table has no rows (columns {list(data.columns)})")

@@ -94,9 +94,14 @@ class HoffmannSettings:
     grid_batch_size: int | None = None
 
 
-def default_grid_batch_size(platform: str, num_starts: int) -> int:
+def default_grid_batch_size(platform: str, s: HoffmannSettings) -> int:
     """Stage-1 batch of grid starts on ``platform``: 512 on a CPU, all starts elsewhere."""
-    return 512 if platform == "cpu" else num_starts
+    return 512 if platform == "cpu" else len(_grid_starts(s))
+
+
+def _grid_starts(s: HoffmannSettings) -> np.ndarray:
+    """The starts stage 1 runs: Hoffmann's grid, or every ``reduced_grid``-th point of it."""
+    return hoffmann_grid()[:: s.reduced_grid]
 
 
 def hoffmann_grid() -> np.ndarray:
@@ -132,8 +137,8 @@ def hoffmann_runner(law: Law, noise: str, s: HoffmannSettings) -> Callable:
     Draws are shaped ``(1, 1)`` (point fit) or ``(1, num_bootstrap)`` (bootstrap replicates).
     """
     log_n0, log_d0 = _check_law(law)
-    grid = hoffmann_grid()[:: s.reduced_grid]
-    grid_batch_size = s.grid_batch_size or default_grid_batch_size(jax.default_backend(), len(grid))
+    grid = _grid_starts(s)
+    grid_batch_size = s.grid_batch_size or default_grid_batch_size(jax.default_backend(), s)
 
     def run(rng_key, x, y, mask):
         log_n = jnp.log(x["N"])

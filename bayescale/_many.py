@@ -42,14 +42,14 @@ from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ._approx import ApproxSettings, laplace_runner, map_runner, svi_runner
-from ._data import DataError, DataWarning, validate_for_law
+from ._data import DataError, DataWarning, is_real_number, validate_for_law
 from ._diagnostics import (
     ConvergenceWarning,
     check_convergence,
     convergence_table,
     convergence_tables,
 )
-from ._hoffmann import HoffmannSettings, default_grid_batch_size, hoffmann_grid, hoffmann_runner
+from ._hoffmann import HoffmannSettings, default_grid_batch_size, hoffmann_runner
 from ._inference import _ROW_BUCKET, NutsSettings, _compiled_runner
 from ._law import Law
 from ._lockstep import CheesSettings, chees_runner
@@ -148,7 +148,7 @@ def _check_option(method: str, name: str, value: Any, default: Any) -> None:
         if value < low:
             raise ValueError(f"{where} must be at least {low}, got {value}")
     elif isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if not is_real_number(value):
             raise TypeError(f"{where} must be a number, got {value!r}")
         if not math.isfinite(value) or value < 0 or (value == 0 and name != "ftol"):
             raise ValueError(f"{where} must be a positive finite number, got {value}")
@@ -379,9 +379,8 @@ def fit_many(
         batch_size = 1
     if method == "hoffmann" and settings.grid_batch_size is None:
         # Batch the grid for the devices the fits run on, not the default backend.
-        num_starts = len(hoffmann_grid()[:: settings.reduced_grid])
         settings = dataclasses.replace(
-            settings, grid_batch_size=default_grid_batch_size(devices[0].platform, num_starts)
+            settings, grid_batch_size=default_grid_batch_size(devices[0].platform, settings)
         )
     fn, shard = _batched(method, law, noise, settings, devices, batch_size)
     args = jax.device_put((keys, xs, ys, masks), shard)

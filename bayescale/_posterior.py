@@ -6,7 +6,6 @@ import dataclasses
 import functools
 import json
 import math
-import numbers
 import os
 import warnings
 from collections.abc import Mapping
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._allocation import allocate_draws, compute_for_loss
-from ._data import _RAW_COUNT_FLOOR, _SCALE_HINT, DataWarning
+from ._data import _RAW_COUNT_FLOOR, _SCALE_HINT, DataWarning, is_real_number
 from ._diagnostics import check_draws, convergence_table
 from ._law import Law
 from ._model import OBS_SITE, build_model, noise_params
@@ -45,17 +44,13 @@ def _inverse_link(link: str, loc):
     return {"log": jnp.exp, "identity": lambda v: v, "logit": jax.nn.sigmoid}[link](loc)
 
 
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-
-
 def _check_level(level: Any) -> None:
-    if not (_is_real(level) and 0.0 < level < 1.0):
+    if not (is_real_number(level) and 0.0 < level < 1.0):
         raise ValueError(f"level must be a probability in (0, 1), e.g. 0.9, got {level!r}")
 
 
 def _check_flops_per_param_token(k: Any) -> None:
-    if not (_is_real(k) and math.isfinite(k) and k > 0):
+    if not (is_real_number(k) and math.isfinite(k) and k > 0):
         raise ValueError(
             f"flops_per_param_token must be a finite positive number (6 for C = 6 N D), got {k!r}"
         )
@@ -75,6 +70,18 @@ def _positive_array(name: str, value: Any, what: str) -> np.ndarray:
     if bad.size:
         raise ValueError(f"{name} must be finite and positive ({what}), got {_show(bad)}")
     return a
+
+
+def _checked_targets(
+    name: str, value: Any, what: str, level: Any, flops_per_param_token: Any
+) -> np.ndarray:
+    """The arguments ``allocate`` and ``compute_for`` share, checked: ``value`` (budgets or
+    target losses) as a flat array of finite positive numbers, ``level`` and the FLOPs
+    constant."""
+    values = _positive_array(name, value, what).reshape(-1)
+    _check_level(level)
+    _check_flops_per_param_token(flops_per_param_token)
+    return values
 
 
 def _show(values: np.ndarray, most: int = 5) -> str:
@@ -385,9 +392,7 @@ class Posterior:
             ValueError: for budgets that are empty, not finite or not positive, a ``level``
                 outside (0, 1), or a ``flops_per_param_token`` that is not finite and positive.
         """
-        C = _positive_array("C", C, "FLOP budgets").reshape(-1)
-        _check_level(level)
-        _check_flops_per_param_token(flops_per_param_token)
+        C = _checked_targets("C", C, "FLOP budgets", level, flops_per_param_token)
         _warn_scaled("C", C, stacklevel=2)
         post = self
         if group is not _NO_GROUP:  # a grouped law: allocate for one group (or a new one)
@@ -438,9 +443,7 @@ class Posterior:
             ValueError: for targets that are empty, not finite or not positive, a ``level``
                 outside (0, 1), or a ``flops_per_param_token`` that is not finite and positive.
         """
-        loss = _positive_array("loss", loss, "target losses").reshape(-1)
-        _check_level(level)
-        _check_flops_per_param_token(flops_per_param_token)
+        loss = _checked_targets("loss", loss, "target losses", level, flops_per_param_token)
         theta = {k: jnp.asarray(self._theta_flat[k]) for k in self.law.param_names}
         budget, reachable = compute_for_loss(self.law, theta, loss)
         c = np.asarray(budget) * flops_per_param_token
