@@ -42,7 +42,11 @@ def _identity(theta: Params) -> dict[str, Array]:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Law:
-    """A scaling law: ``link(E[y | x]) = mean_fn(theta, x)`` with priors on ``theta``.
+    """A scaling law: ``link(m(x)) = mean_fn(theta, x)`` with priors on ``theta``.
+
+    ``m(x)`` is the law's curve: the median of ``y`` under Normal or Student-t noise on the link
+    scale (for a loss, log-normal noise: its mean is larger by ``exp(sigma^2 / 2)``, under 0.01%
+    at Chinchilla's sigma of 0.007), the mean of ``y`` under Beta or binomial noise.
 
     Laws are final values: build a new one with :func:`dataclasses.replace` or
     :meth:`with_priors`, never by subclassing. Equality is identity, so a law can key caches of
@@ -54,7 +58,7 @@ class Law:
         params: The sampled parameters, in sampling space, with their default priors.
         mean_fn: ``mean_fn(theta, x) -> location`` where ``theta`` maps parameter names to
             scalars (or broadcastable arrays) and ``x`` maps input names to arrays. For a loss
-            law the location is ``log E[loss]``.
+            law the location is the log of the law's loss.
         published_fn: Maps sampling-space parameters to the law's published parameters (e.g.
             ``log_E -> E``). Reports and ``Posterior.samples`` use these names.
         published: Names returned by ``published_fn``, in reporting order.

@@ -14,7 +14,8 @@ those that are compute-optimal for ``U`` tokens are likewise worth less:
 is Chinchilla's with the effective quantities, ``L = E + A/N'^alpha + B/D'^beta``; the paper ties
 ``alpha = beta``.
 
-Published (datablations README, fit on all runs): ``log A = 6.255414, log B = 7.3049974,
+Published (datablations README; the paper fits the base law and the decay constants in
+stages, where bayescale fits all seven jointly): ``log A = 6.255414, log B = 7.3049974,
 log E = 0.6254804, alpha = beta = 0.3526596, R_D* = 15.387756, R_N* = 5.309743``.
 
 References:
@@ -49,7 +50,7 @@ __all__ = [
 _LOG_N0 = math.log(N0)
 _LOG_D0 = math.log(D0)
 
-#: The published constants (datablations README / paper, fit on all runs), published names.
+#: The published constants (datablations README / paper), published names.
 PUBLISHED_DATA_CONSTRAINED: dict[str, float] = {
     "E": math.exp(0.6254804),
     "A": math.exp(6.255414),
@@ -224,6 +225,7 @@ def data_constrained_loss(params: Mapping[str, ArrayLike], N, D, U) -> Array:
 
 
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+_PLATEAU_TOL = 1e-13  # in log loss: ~1000 float64 ulps of log 2
 
 
 @jax.jit
@@ -267,6 +269,22 @@ def _allocate(p, log_budget, log_u):
 
     lo, hi = lax.fori_loop(0, 80, body, (lo, hi))
     log_n = 0.5 * (lo + hi)
+    # Under heavy repetition both N' and D' saturate and the loss is flat (to float precision)
+    # over a wide band of N, so the minimiser is arbitrary there. On such a plateau (1% less N
+    # costs under _PLATEAU_TOL) report the smallest N within _PLATEAU_TOL of the minimum, found
+    # by bisection (a unimodal f is monotone left of it); a curved optimum is left as it is.
+    ceiling = f(log_n) + _PLATEAU_TOL
+    left = centre + grid[0]
+
+    def bisect(_, bracket):
+        lo, hi = bracket  # f(hi) <= ceiling; f(lo) > ceiling unless lo is the grid's edge
+        mid = 0.5 * (lo + hi)
+        ok = f(mid) <= ceiling
+        return jnp.where(ok, lo, mid), jnp.where(ok, mid, hi)
+
+    _, smallest = lax.fori_loop(0, 80, bisect, (left, log_n))
+    smallest = jnp.where(f(left) <= ceiling, left, smallest)
+    log_n = jnp.where(f(log_n - 0.01) <= ceiling, smallest, log_n)
     return log_n, log_budget - log_n, f(log_n)
 
 
@@ -285,7 +303,9 @@ def allocate_data_constrained(
     ``Posterior.samples`` of a :data:`data_constrained` fit to get the allocation per posterior
     draw; pass :data:`PUBLISHED_DATA_CONSTRAINED` for the paper's. With the published constants,
     ``C = 1e22`` and ``U = 25e9`` give ``N* = 7.03e9`` and ``D* = 2.37e11`` (the datablations
-    README example: about 7.0B parameters and 237B tokens, i.e. ~9.5 epochs).
+    README example: about 7.0B parameters and 237B tokens, i.e. ~9.5 epochs). Under very heavy
+    repetition (thousands of epochs) the loss is flat to float precision over a band of ``N``;
+    ``N*`` is then the smallest model within ``1e-13`` (in log loss) of that floor.
 
     Args:
         params: Published-name parameters ``E, A, B, alpha, R_D_star, R_N_star`` (and optionally

@@ -206,7 +206,8 @@ def exact_match_law(length: int = 1) -> Law:
                 "log_E",
                 dist.Normal(-3.0, 2.0),
                 "log irreducible per-token loss of the answer; Normal(-3, 2): the ceiling "
-                "exp(-length E) ranges from ~0.5 to ~1.",
+                "exp(-length E) of a one-token answer spans 0.08 to 0.999 (95%), lower for "
+                "longer answers.",
             ),
             Parameter(
                 "log_A",

@@ -11,7 +11,10 @@ r"""Inference-time laws: serving cost and test-time compute.
 - :data:`temperature_quality` — output quality vs sampling temperature, peaked:
   ``q(tau) = q_max exp(-(tau - tau_opt)^2 / (2 w^2))``.
 - :data:`test_time_compute` — accuracy vs test-time compute (e.g. chain-of-thought tokens or
-  samples): log-linear with a ceiling, ``acc = ceil * sigmoid(a + b log C_test)``.
+  samples): log-linear with a ceiling, ``acc = ceil * sigmoid(b (log C_test - log C_half))``,
+  the logistic in log compute (equivalently ``ceil C^b / (C^b + C_half^b)``). ``C_half`` is the
+  compute at half the ceiling, a scale the data usually brackets, so its prior does not depend on
+  the unit of ``C_test`` the way an intercept at ``C_test = 1`` would.
 - :data:`train_test_tradeoff` — Jones (2021): the test-time compute that reaches a fixed
   performance falls as a power of train-time compute, ``C_test = C_min + K (C_train/1e15)^-m``
   (Jones: 10x train compute is worth ~15x test compute, ``m ~ 1.2``).
@@ -179,7 +182,7 @@ memory_N = _offset_power_law(
     "M",
     "bytes",
     (21.0, 3.0),
-    "log of the memory of a 1B model above M0 (bytes); Normal(21, 3): 0.3 GB to 5 TB.",
+    "log of the memory of a 1B model above M0 (bytes); Normal(21, 3): 4 MB to 0.5 TB.",
     "Pope et al. (2022), arXiv:2211.05102; Kwon et al. (2023), arXiv:2309.06180",
     "Serving memory vs parameter count, ``M0 + a (N/1e9)^gamma`` (bytes; ``a`` ~ 1e9 x bytes "
     "per parameter when gamma = 1).",
@@ -220,7 +223,8 @@ temperature_quality = Law(
     },
     published=("q_max", "tau_opt", "width"),
     formula="quality = q_max * exp(-(temperature - tau_opt)^2 / (2 width^2))",
-    reference="Renze & Guven (2024), arXiv:2402.05201",
+    reference="descriptive form; temperature effects studied by Renze & Guven (2024), "
+    "arXiv:2402.05201",
     target="quality",
     doc="Output quality vs sampling temperature: a Gaussian peak on the log scale (quality "
     "falls as the temperature moves off its best value in either direction). Temperatures must "
@@ -230,7 +234,7 @@ temperature_quality = Law(
 
 # ----------------------------------------------------------------------------- test-time compute
 def _ttc_mean(theta, x):
-    z = theta["a"] + theta["b"] * (jnp.log(x["C_test"]) - theta["log_C_ref"])
+    z = theta["b"] * (jnp.log(x["C_test"]) - theta["log_C_half"])
     log_acc = jnp.log(theta["ceil"]) + log_sigmoid(z)
     # 1 - ceil*s = (1 - ceil) + ceil*(1 - s)
     log_1m_acc = jnp.logaddexp(jnp.log1p(-theta["ceil"]), jnp.log(theta["ceil"]) + log_sigmoid(-z))
@@ -246,17 +250,24 @@ test_time_compute = Law(
             dist.Beta(3.0, 1.0),
             "accuracy ceiling that more test-time compute approaches; Beta(3, 1).",
         ),
-        Parameter("a", dist.Normal(0.0, 3.0), "logit of acc/ceil at the reference compute."),
+        Parameter(
+            "log_C_half",
+            dist.Normal(6.0, 4.0),
+            "log of the test-time compute at which accuracy is half its ceiling, in the unit "
+            "of C_test; Normal(6, 4): 0.2 to 1e6 (samples: ~1-1e3, reasoning tokens: ~1e2-1e5).",
+        ),
         Parameter(
             "b",
             dist.TruncatedNormal(0.5, 0.5, low=0.0, high=5.0),
             "slope per e-fold of test-time compute; TruncatedNormal(0.5, 0.5) on (0, 5).",
         ),
     ),
-    mean_fn=lambda t, x: _ttc_mean({**t, "log_C_ref": 0.0}, x),
-    published=("ceil", "a", "b"),
-    formula="acc = ceil * sigmoid(a + b log C_test)",
-    reference="Snell et al. (2024), arXiv:2408.03314; Brown et al. (2024), arXiv:2407.21787",
+    mean_fn=_ttc_mean,
+    published_fn=lambda t: {"ceil": t["ceil"], "C_half": jnp.exp(t["log_C_half"]), "b": t["b"]},
+    published=("ceil", "C_half", "b"),
+    formula="acc = ceil * sigmoid(b (log C_test - log C_half))",
+    reference="descriptive form; motivated by Snell et al. (2024), arXiv:2408.03314 and "
+    "Brown et al. (2024), arXiv:2407.21787",
     target="accuracy",
     link="logit",
     doc="Accuracy vs test-time compute (tokens of reasoning, samples): log-linear in the middle, "

@@ -166,7 +166,7 @@ kaplan_NS = Law(
 
 S counts optimizer steps (Kaplan's S_min, steps at a batch far above the critical one). Sampled
 as ``ell_N = log (N_c/N0)^alpha_N``, ``ell_S = log (S_c/S0)^alpha_S`` (N0 = 1e9, S0 = 1e4) and
-evaluated by ``logsumexp``. Published: alpha_N = 0.076, N_c = 6.5e13, S_c = 2.1e3,
+evaluated by ``logsumexp``. Published (Table 3): alpha_N = 0.077, N_c = 6.5e13, S_c = 2.1e3,
 alpha_S = 0.76. No irreducible term: the law predicts L -> 0 as N, S -> infinity.
 
 Kaplan's raw runs are not public: the tests check that this form recovers his published

@@ -40,7 +40,7 @@ def _temperature(t, x):
 
 
 def _ttc(t, x):
-    return t["ceil"] / (1 + np.exp(-(t["a"] + t["b"] * np.log(x["C_test"]))))
+    return t["ceil"] / (1 + np.exp(-t["b"] * (np.log(x["C_test"]) - t["log_C_half"])))
 
 
 def _jones(t, x):
@@ -90,7 +90,7 @@ CASES = [
     ),
     Case(
         test_time_compute,
-        {"ceil": 0.85, "a": -6.0, "b": 0.8},
+        {"ceil": 0.85, "log_C_half": 7.5, "b": 0.8},
         _loguniform("C_test", 10, 1e5),
         _ttc,
         noise_sigma=0.2,

@@ -77,6 +77,23 @@ def test_scarcer_unique_data_means_more_epochs_and_higher_loss():
     assert np.all(np.diff(out["loss"]) < 0)
 
 
+def test_saturated_allocation_is_the_smallest_model_on_the_loss_floor():
+    """Thousands of epochs: N' and D' both saturate and the loss is flat to float precision over
+    a band of N. N* is then the smallest N within 1e-13 (log loss) of the floor: 1% smaller
+    costs more than that, and no larger model up to 100x gains more than it."""
+    for C, U in [(1e24, 1e9), (1e25, 1e8)]:
+        out = allocate_data_constrained(P, C, U)
+        n, log_l = float(out["N"]), np.log(float(out["loss"]))
+        assert float(out["epochs"]) > 1e4
+
+        def log_loss(m, C=C, U=U):
+            return np.log(np.asarray(data_constrained_loss(P, m, C / 6 / m, U)))
+
+        floor = log_loss(n * np.geomspace(1.0, 100.0, 200)).min()
+        assert 0 <= log_l - floor <= 1e-13 * (1 + 1e-3)
+        assert log_loss(0.99 * n) - floor > 1e-13
+
+
 def test_allocation_rejects_missing_parameters():
     with pytest.raises(KeyError, match="R_N_star"):
         allocate_data_constrained({k: v for k, v in P.items() if k != "R_N_star"}, 1e22, 25e9)
