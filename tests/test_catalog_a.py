@@ -107,7 +107,8 @@ def _gpt3_split(cut=1e11):
 @pytest.mark.slow
 def test_gpt3_learning_curve_forecasts_late_13b():
     """Kaplan's L(N, S) fitted on every curve's first 100B tokens (13B included) forecasts the
-    13B curve from 100B to 290B tokens."""
+    13B curve from 100B to 290B tokens. GPT-3's N (Table 2.1) counts embeddings, Kaplan's does
+    not: the fitted constants are not Kaplan's, so only the forecast is checked."""
     from bayescale.models import kaplan_NS
 
     train, test = _gpt3_split()

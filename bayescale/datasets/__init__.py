@@ -314,7 +314,8 @@ register(
     "colpret",
     _gpt3_curves,
     description="GPT-3 learning curves digitised from Brown et al. (2020) Fig. 4.1 by ColPret: "
-    "model, N (parameters, Table 2.1), D (tokens seen, raw; the CSV stores billions), "
+    "model, N (parameters, Table 2.1, embeddings included, unlike Kaplan's N), "
+    "D (tokens seen, raw; the CSV stores billions), "
     "S = D / batch size in tokens (approximate optimizer steps; the early batch ramp-up is "
     "ignored), loss (validation loss, nats/token; variant='train': training loss; "
     "variant='binned': validation loss, median per model and 0.05-decade token bin).",
