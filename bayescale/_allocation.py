@@ -31,6 +31,12 @@ def _check_nd(law: Law) -> None:
             f"allocation splits a FLOP budget between parameters N and tokens D; law "
             f"{law.name!r} has inputs {law.inputs}"
         )
+    if law.link != "log":
+        # The optimum and the target comparison below read mean_fn as the log of the loss.
+        raise ValueError(
+            f"allocation minimises a positive loss modelled on the log scale (link='log'); "
+            f"law {law.name!r} has link {law.link!r}"
+        )
 
 
 def _log_loss_along(law: Law, theta, log_budget, log_n):

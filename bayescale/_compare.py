@@ -5,8 +5,10 @@ For posteriors of different laws fitted to the same rows:
 * **PSIS-LOO** (Vehtari, Gelman & Gabry 2017) through arviz-stats: the expected log pointwise
   predictive density :math:`\mathrm{elpd}_{loo} = \sum_i \log p(y_i \mid y_{-i})`, its standard
   error, differences to the best law with the standard error of the paired difference, and the
-  Pareto :math:`\hat k` of every row (a warning names the rows with :math:`\hat k > 0.7`, where
-  the importance-sampling estimate is unreliable).
+  Pareto :math:`\hat k` of every row (a warning names the rows with :math:`\hat k` above
+  :math:`\min(1 - 1/\log_{10} S, 0.7)` for :math:`S` draws, where the importance-sampling
+  estimate is unreliable; Vehtari et al. 2024). The importance ratios' relative efficiency
+  (``reff``) is the draws' mean ESS per draw, so autocorrelated chains are accounted for.
 * **WAIC** (Watanabe 2010), computed from the pointwise log likelihood
   :math:`\ell_{si} = \log p(y_i \mid \theta_s)`:
   :math:`\mathrm{elpd}_{waic} = \sum_i \big(\log \tfrac1S\sum_s e^{\ell_{si}} -
@@ -19,6 +21,7 @@ For posteriors of different laws fitted to the same rows:
 References:
     Vehtari, Gelman & Gabry (2017), Practical Bayesian model evaluation using leave-one-out
     cross-validation and WAIC, Statistics and Computing 27.
+    Vehtari, Simpson, Gelman, Yao & Gabry (2024), Pareto smoothed importance sampling, JMLR 25.
     Yao, Vehtari, Simpson & Gelman (2018), Using stacking to average Bayesian predictive
     distributions, Bayesian Analysis 13(3).
     Watanabe (2010), Asymptotic equivalence of Bayes cross validation and widely applicable
@@ -39,7 +42,13 @@ import numpy as np
 import pandas as pd
 
 from ._data import DataError, _label
-from ._evidence import Evidence, SmcSettings, log_evidence_bridge, log_evidence_smc
+from ._evidence import (
+    Evidence,
+    SmcSettings,
+    check_bridge_draws,
+    log_evidence_bridge,
+    log_evidence_smc,
+)
 from ._posterior import Posterior
 
 __all__ = ["Comparison", "compare", "PRIOR_NOTE", "ParetoKWarning"]
@@ -50,13 +59,12 @@ PRIOR_NOTE = (
     "first order. Check with bayescale.prior_sensitivity(posteriors)."
 )
 
-_K_THRESHOLD = 0.7
 # Methods whose draws are not posterior draws (a mode; bootstrap replicates of a point fit).
 _POINT_METHODS = ("map", "hoffmann")
 
 
 class ParetoKWarning(UserWarning):
-    """PSIS-LOO is unreliable for some rows (Pareto k > 0.7)."""
+    """PSIS-LOO is unreliable for some rows (Pareto k above ``min(1 - 1/log10(S), 0.7)``)."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -67,7 +75,8 @@ class Comparison:
         table: One row per law, best first (by ``elpd_loo``): ``rank``, ``elpd_loo``, ``se``,
             ``elpd_diff``, ``dse`` (standard error of the difference to the best), ``p_loo``,
             ``elpd_waic``, ``waic_se``, ``p_waic``, ``weight`` (stacking), ``weight_pbma``
-            (pseudo-BMA), ``n_bad_k`` (rows with Pareto k > 0.7), and with evidence
+            (pseudo-BMA), ``n_bad_k`` (rows with Pareto k above ``min(1 - 1/log10 S, 0.7)``),
+            and with evidence
             ``log_evidence``, ``log_evidence_se``, ``log_bf`` (log Bayes factor against the
             law of highest evidence) and ``log_bf_se``.
         bayes_factors: Matrix of log Bayes factors :math:`\\log B_{ij} = \\log Z_i - \\log Z_j`
@@ -234,35 +243,34 @@ def _waic(ll: np.ndarray) -> tuple[float, float, float]:
     return float(elpd_i.sum()), float(math.sqrt(n * elpd_i.var(ddof=1))), float(p_i.sum())
 
 
-def _loo_tree(ll: np.ndarray):
-    """A light DataTree (log likelihood only) for arviz-stats: ``ll`` is (chain, draw, row)."""
+def _loo_tree(ll: np.ndarray, draws: Mapping[str, np.ndarray]):
+    """A light DataTree for arviz-stats: ``ll`` is (chain, draw, row); the scalar parameters'
+    draws go along because PSIS's relative efficiency (``reff``) is their mean ESS per draw."""
     import arviz_base as azb
 
+    posterior = {k: np.asarray(v) for k, v in draws.items() if np.ndim(v) == 2}
     return azb.from_dict(
-        {"posterior": {"_draw": np.zeros(ll.shape[:2])}, "log_likelihood": {"obs": ll}},
-        dims={"obs": ["row"]},
+        {"posterior": posterior, "log_likelihood": {"obs": ll}}, dims={"obs": ["row"]}
     )
 
 
-def _loo(ll: np.ndarray):
+def _loo(ll: np.ndarray, draws: Mapping[str, np.ndarray]):
     import arviz_stats as azs
 
     with warnings.catch_warnings():
         # We raise our own warning that names the rows.
         warnings.simplefilter("ignore")
-        return azs.loo(_loo_tree(ll), pointwise=True)
+        return azs.loo(_loo_tree(ll, draws), pointwise=True)
 
 
-def _bad_rows(k: np.ndarray, index: pd.Index) -> list:
-    return index[np.flatnonzero(k > _K_THRESHOLD)].tolist()  # plain Python labels
+def _bad_rows(k: np.ndarray, good_k: float, index: pd.Index) -> list:
+    return index[np.flatnonzero(k > good_k)].tolist()  # plain Python labels
 
 
 def _evidence_of(post: Posterior, method: str, seed: int, settings: SmcSettings | None):
     if method == "bridge":
         return log_evidence_bridge(post, seed=seed)
-    if method == "smc":
-        return log_evidence_smc(post.law, post.data, noise=post.noise, seed=seed, settings=settings)
-    raise ValueError(f"unknown evidence method {method!r}; choose 'bridge' or 'smc'")
+    return log_evidence_smc(post.law, post.data, noise=post.noise, seed=seed, settings=settings)
 
 
 # ----------------------------------------------------------------------------- compare
@@ -277,10 +285,12 @@ def compare(
 
     Args:
         posteriors: ``{name: Posterior}``, at least two, all fitted to the same rows.
-        evidence: ``True`` or ``"bridge"``: log evidence by bridge sampling on each fit's draws
-            (cheap, no new sampling); ``"smc"``: by tempered SMC from a Student-t at the
-            posterior mode (BlackJAX; independent of the fit's draws, ~40 s per law on 2 cores,
-            mostly compilation); ``False``: skip it.
+        evidence: ``"bridge"``: log evidence by bridge sampling on each fit's draws (cheap, no
+            new sampling; it needs draws from the exact posterior, so not Laplace or SVI fits);
+            ``"smc"``: by tempered SMC from a Student-t at the posterior mode (BlackJAX;
+            independent of the fit's draws, ~40 s per law on 2 cores, mostly compilation);
+            ``True`` (default): bridge for MCMC fits, SMC for approximate ones (noted);
+            ``False``: skip it.
         seed: Seed of the evidence estimator.
         smc_settings: Settings for ``evidence="smc"``.
 
@@ -312,25 +322,29 @@ def compare(
                 "quick approximate comparison)"
             )
     orders = _row_orders(posteriors)
-    if evidence is True:
-        evidence = "bridge"
+    if evidence not in (True, False, "bridge", "smc"):
+        raise ValueError(f"unknown evidence method {evidence!r}; choose 'bridge' or 'smc'")
+    if evidence == "bridge":
+        for name, post in posteriors.items():
+            check_bridge_draws(post, repr(name))  # before the LOO work, not after it
 
     notes: list[str] = []
     index = next(iter(posteriors.values())).data.index
     loos, rows, ks = {}, {}, {}
     for name, post in posteriors.items():
         ll = post.log_likelihood[..., orders[name]]  # (chain, draw, row), rows aligned
-        loo = _loo(ll)
+        loo = _loo(ll, post.draws)
         loos[name] = loo
         k = np.asarray(loo.pareto_k).reshape(-1)
         ks[name] = k
-        bad = _bad_rows(k, index)
+        # Vehtari et al. (2024): k above min(1 - 1/log10 S, 0.7) is unreliable for S draws.
+        bad = _bad_rows(k, float(loo.good_k), index)
         if bad:
             shown = ", ".join(repr(b) for b in bad[:10]) + (" ..." if len(bad) > 10 else "")
             msg = (
                 f"{name}: PSIS-LOO unreliable at {len(bad)} row(s) with Pareto k > "
-                f"{_K_THRESHOLD} (rows {shown}); these points are influential: refit without "
-                "them (exact LOO) or use noise='student_t'"
+                f"{float(loo.good_k):.2f} (rows {shown}); these points are influential: refit "
+                "without them (exact LOO) or use noise='student_t'"
             )
             warnings.warn(msg, ParetoKWarning, stacklevel=2)
             notes.append(msg)
@@ -360,7 +374,10 @@ def compare(
     bf = bf_se = None
     if evidence:
         for name, post in posteriors.items():
-            estimates[name] = _evidence_of(post, evidence, seed, smc_settings)
+            method = evidence
+            if evidence is True:
+                method = "smc" if post.approximate else "bridge"
+            estimates[name] = _evidence_of(post, method, seed, smc_settings)
         table["log_evidence"] = [estimates[n].log_evidence for n in table.index]
         table["log_evidence_se"] = [estimates[n].se for n in table.index]
         top = table["log_evidence"].idxmax()
@@ -375,7 +392,15 @@ def compare(
         bf_se = pd.DataFrame(
             np.sqrt(e[:, None] ** 2 + e[None, :] ** 2), index=table.index, columns=table.index
         )
-        notes.append(f"{PRIOR_NOTE} Evidence estimator: {evidence}.")
+        used = {n: e.method for n, e in estimates.items()}
+        if len(set(used.values())) == 1:
+            notes.append(f"{PRIOR_NOTE} Evidence estimator: {next(iter(used.values()))}.")
+        else:
+            listed = ", ".join(f"{n}: {m}" for n, m in used.items())
+            notes.append(
+                f"{PRIOR_NOTE} Evidence estimators: {listed} (SMC for approximate fits, whose "
+                "draws bridge sampling cannot use)."
+            )
     table = table.sort_values(["elpd_loo"], ascending=False, kind="stable")
     table.insert(0, "rank", np.arange(len(table)))
     if bf is not None:

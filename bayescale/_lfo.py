@@ -27,6 +27,7 @@ import pandas as pd
 
 from ._data import DataError
 from ._fit import fit
+from ._hierarchical import group_spec
 from ._law import Law
 from ._model import OBS_SITE, build_model
 
@@ -107,6 +108,17 @@ def leave_future_out(
     train, test = data.loc[~test_mask], data.loc[test_mask]
     post = fit(law, train, seed=seed, noise=noise, **fit_kwargs)
     law = post.law  # priors may have been replaced through fit_kwargs
+    spec = group_spec(law)
+    if spec is not None and spec.column not in test:  # fit(groups=...): the test rows' codes
+        label_column = spec.column.removesuffix("_code")
+        try:
+            codes = spec.codes(test[label_column].tolist())
+        except KeyError as err:
+            raise DataError(
+                f"leave_future_out: {label_column}: {err.args[0]} (a group seen only among the "
+                "held-out rows has no fitted effects; forecast it as a new group instead)"
+            ) from None
+        test = test.assign(**{spec.column: codes})
     x = {k: test[k].to_numpy(np.float64) for k in law.inputs}
     y = test[law.target].to_numpy(np.float64)
     fc = post.forecast(level=level, seed=seed + 1, **x)
@@ -115,7 +127,7 @@ def leave_future_out(
     from numpyro.infer import log_likelihood
 
     model = build_model(law, post.noise)
-    samples = {k: jnp.asarray(v.reshape(-1)) for k, v in post.draws.items()}
+    samples = {k: jnp.asarray(v) for k, v in post._theta_flat.items()}  # (draws, ...)
     ll = log_likelihood(
         model,
         samples,

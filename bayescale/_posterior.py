@@ -28,6 +28,7 @@ __all__ = ["Posterior", "load", "FORMAT_VERSION"]
 FORMAT_VERSION = 1
 
 _NO_GROUP = object()  # sentinel: allocate() was not asked for a group
+_AS_GIVEN = object()  # sentinel: evaluate the inputs with the fit's own law (no one group)
 
 
 def _quantiles(
@@ -317,10 +318,9 @@ class Posterior:
     def _forecast(
         self, inputs: Mapping[str, Any], *, level: float, seed: int, stacklevel: int
     ) -> pd.DataFrame:
-        grouped = self._grouped_inputs(inputs)
-        if grouped is not None:  # a grouped law: forecast one group (or a new one)
-            label, inputs = grouped
-            return self.for_group(label, seed=seed)._forecast(
+        grouped, inputs = self._grouped_inputs(inputs)
+        if grouped is not _AS_GIVEN:  # a grouped law: forecast one group (or a new one)
+            return self.for_group(grouped, seed=seed)._forecast(
                 inputs, level=level, seed=seed, stacklevel=stacklevel + 1
             )
         x = self._x(inputs, stacklevel=stacklevel + 1)
@@ -460,25 +460,35 @@ class Posterior:
         )
 
     # ----------------------------------------------------------------- groups
-    def _grouped_inputs(self, inputs: Mapping[str, Any]):
-        """``(label, base inputs)`` when this is a grouped law's fit and no group code is given.
+    def _grouped_inputs(self, inputs: Mapping[str, Any]) -> tuple[Any, Mapping[str, Any]]:
+        """``(label, base inputs)`` for one group of a grouped law's fit, else
+        ``(_AS_GIVEN, inputs)`` for the fit's own law.
 
-        The group is named by label with ``group=`` or the group column's name; none given
-        means a new, unseen group. Returns None for an ungrouped law or explicit codes.
+        One group is named by label with ``group=`` or the group column's name; none given
+        means a new, unseen group (label None). Per-point labels (an array) become the grouped
+        law's codes, and per-point codes are evaluated as they are, as are an ungrouped law's
+        inputs.
         """
         from ._hierarchical import group_spec
 
         spec = group_spec(self.law)
         if spec is None:
-            return None
+            return _AS_GIVEN, inputs
         rest = dict(inputs)
-        if spec.column in rest and spec.column != "group":
+        if spec.column in rest and (spec.column != "group" or np.ndim(rest["group"]) > 0):
             value = rest[spec.column]
             if np.ndim(value) == 0 and any(str(value) == str(lab) for lab in spec.labels):
                 return rest.pop(spec.column), rest
-            return None  # numeric group codes: the grouped law evaluates them directly
+            return _AS_GIVEN, inputs  # numeric group codes: the grouped law evaluates them
         label_column = spec.column.removesuffix("_code")  # fit(groups="U") codes "U_code"
         if label_column in rest and label_column not in spec.base.inputs:
+            if np.ndim(rest[label_column]) > 0:  # one label per point: map them to codes
+                labels = np.asarray(rest.pop(label_column)).tolist()
+                try:
+                    rest[spec.column] = spec.codes(labels)
+                except KeyError as err:
+                    raise ValueError(f"{label_column}: {err.args[0]}") from None
+                return _AS_GIVEN, rest
             return rest.pop(label_column), rest
         return rest.pop("group", None), rest
 

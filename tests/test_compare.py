@@ -244,3 +244,25 @@ def test_cli_compare(fits, refit, tmp_path, capsys):
     assert main(["compare", str(first), str(second), "--evidence", "none"]) == 0
     text = capsys.readouterr().out
     assert "elpd_loo" in text and "log_evidence" not in text
+
+
+def test_psis_uses_the_draws_relative_efficiency(fits):
+    """PSIS smooths the importance ratios with the chains' relative efficiency (reff, the mean
+    ESS per draw of the parameters, as in arviz-stats and R's loo), not the reff = 1 of
+    independent draws: the Pareto k equal those of PSIS run with reff computed by hand."""
+    import arviz_stats  # noqa: F401  (registers the .azstats accessor)
+    import xarray as xr
+
+    true, _ = fits
+    c = bs.compare({"a": true, "b": true}, evidence=False)
+    ess = [
+        float(xr.DataArray(v, dims=("chain", "draw")).azstats.ess(method="mean"))
+        for v in true.draws.values()
+        if v.ndim == 2
+    ]
+    reff = np.mean(ess) / true.num_draws
+    ll = xr.DataArray(true.log_likelihood, dims=("chain", "draw", "row"))
+    _, k_hand = ll.azstats.psislw(r_eff=reff, dim=["chain", "draw"])
+    _, k_iid = ll.azstats.psislw(r_eff=1.0, dim=["chain", "draw"])
+    np.testing.assert_allclose(c.pareto_k["a"].to_numpy(), k_hand.values, rtol=1e-12)
+    assert abs(reff - 1.0) > 0.05 and not np.allclose(k_hand.values, k_iid.values, rtol=1e-3)

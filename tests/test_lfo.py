@@ -147,3 +147,31 @@ def test_undefined_interval_gives_nan_coverage_not_zero(data, monkeypatch):
             out = bs.leave_future_out(chinchilla, data, holdout=0.2, seed=0, **SETTINGS)
     assert math.isnan(out.attrs["summary"]["coverage"])
     assert np.isfinite(out["lpd"]).all()
+
+
+def test_grouped_fit_scores_each_held_out_row_with_its_own_group():
+    """fit(groups=...) through leave_future_out: the held-out rows get their group's codes, so
+    each is forecast by its own group's law (the same numbers as the training fit's for_group),
+    and a group seen only among the held-out rows is named."""
+    from bayescale.models import power_law_N
+
+    rng = np.random.default_rng(7)
+    frames = []
+    for fam, (log_l0, alpha) in {"x": (0.9, 0.05), "y": (1.1, 0.12)}.items():
+        N = np.exp(rng.uniform(np.log(1e7), np.log(1e11), 25))
+        loss = np.exp(log_l0 - alpha * np.log(N / 1e9) + 0.01 * rng.standard_normal(25))
+        frames.append(pd.DataFrame({"N": N, "loss": loss, "fam": fam}))
+    df = pd.concat(frames, ignore_index=True)
+    settings = {"num_warmup": 300, "num_samples": 300, "groups": "fam"}
+    cutoff = 2e10
+    out = bs.leave_future_out(power_law_N, df, by="N", cutoff=cutoff, seed=0, **settings)
+    assert set(df.loc[out.index, "fam"]) == {"x", "y"} and np.all(np.isfinite(out["lpd"]))
+    post = bs.fit(power_law_N, df[df["N"] < cutoff], seed=0, **settings)
+    for fam in ("x", "y"):
+        rows = out.index[df.loc[out.index, "fam"] == fam]
+        want = post.for_group(fam).forecast(N=df.loc[rows, "N"].to_numpy())["median"]
+        np.testing.assert_allclose(out.loc[rows, "median"], want.to_numpy(), rtol=1e-12)
+    lone = df.copy()
+    lone.loc[lone["N"] >= cutoff, "fam"] = "z"
+    with pytest.raises(bs.DataError, match="fam: unknown group 'z'"):
+        bs.leave_future_out(power_law_N, lone, by="N", cutoff=cutoff, seed=0, **settings)
