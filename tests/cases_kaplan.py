@@ -70,7 +70,17 @@ def bcrit_numpy(t, x):
 
 
 CASES = [
-    Case(kaplan_ND, ND_TRUTH, nd_inputs, nd_numpy, noise_sigma=0.01, n=80),
+    # At target_accept_prob 0.9 R-hat reached 1.010 in 1 of 8 seeds; 0 of 8 at 0.95
+    # (2026-11-27, one CPU device).
+    Case(
+        kaplan_ND,
+        ND_TRUTH,
+        nd_inputs,
+        nd_numpy,
+        noise_sigma=0.01,
+        n=80,
+        fit_kwargs={"target_accept_prob": 0.95},
+    ),
     Case(kaplan_NS, NS_TRUTH, ns_inputs, ns_numpy, noise_sigma=0.01, n=80),
     # B_crit estimates scatter by ~10% (Kaplan Fig. 10; McCandlish et al. 2018).
     Case(kaplan_bcrit, BCRIT_TRUTH, bcrit_inputs, bcrit_numpy, noise_sigma=0.1, n=60),

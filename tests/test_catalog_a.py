@@ -44,7 +44,7 @@ def test_kaplan_forms_recover_published_constants(case):
     One simulated data set per law and 16 constants: at 95% a correct posterior would miss
     one of them with probability ~0.56 (B_star of this data set sits at its posterior's 97.5th
     percentile), so the interval is 99.9% (family-wise false alarm ~1.6%)."""
-    post = bs.fit(case.law, case.dataset(seed=3), seed=0, **SAMPLER)
+    post = bs.fit(case.law, case.dataset(seed=3), seed=0, **{**SAMPLER, **case.fit_kwargs})
     assert post.ok, post.problems
     table = post.summary(0.999)
     for name, value in PUBLISHED[case.name].items():

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from cases_chinchilla import CASES
+from cases_chinchilla import CHINCHILLA_RANGE
 
 import bayescale
 from bayescale._cli import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, build_parser, main
@@ -29,7 +29,7 @@ def fitted(tmp_path_factory):
     """One small CLI fit shared by the tests: (csv, fit.nc, the --json summary records)."""
     folder = tmp_path_factory.mktemp("fit")
     csv, fit_nc = folder / "runs.csv", folder / "fit.nc"
-    CASES[0].dataset(seed=11).to_csv(csv, index=False)
+    CHINCHILLA_RANGE.dataset(seed=11).to_csv(csv, index=False)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(
@@ -124,9 +124,9 @@ def test_fit_forecast_allocate_round_trip(fitted, capsys):
 )
 def test_user_errors_exit_2_without_traceback(tmp_path, capsys, argv, message):
     csv = tmp_path / "runs.csv"
-    CASES[0].dataset(seed=1).to_csv(csv, index=False)
+    CHINCHILLA_RANGE.dataset(seed=1).to_csv(csv, index=False)
     bad = tmp_path / "bad.csv"
-    CASES[0].dataset(seed=1).drop(columns="loss").to_csv(bad, index=False)
+    CHINCHILLA_RANGE.dataset(seed=1).drop(columns="loss").to_csv(bad, index=False)
     argv = [a.format(csv=csv, bad=bad) for a in argv]
     assert main(argv) == EXIT_USER_ERROR
     err = capsys.readouterr().err
@@ -223,7 +223,7 @@ def test_level_is_checked_for_saved_fits_too(fitted, capsys, command):
 
 def _messy_table(tmp_path):
     """The fixture's table with N in billions, one row with a missing loss, one copied row."""
-    clean = CASES[0].dataset(seed=11)
+    clean = CHINCHILLA_RANGE.dataset(seed=11)
     messy = clean.assign(N=clean["N"] / 1e9)
     nan_row = messy.iloc[[0]].assign(loss=np.nan)
     messy = pd.concat([messy, nan_row, messy.iloc[[1]]], ignore_index=True)

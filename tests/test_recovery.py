@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 from bayescale.models import chinchilla
-from cases_chinchilla import CASES
+from cases_chinchilla import CHINCHILLA_RANGE
 
 import bayescale as bs
 
-CASE = CASES[0]
+CASE = CHINCHILLA_RANGE
 
 
 @pytest.mark.slow

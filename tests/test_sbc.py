@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 from bayescale.models import chinchilla
-from cases_chinchilla import CASES
+from cases_chinchilla import CHINCHILLA_RANGE
 
 _PATH = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "sbc.py"
 _spec = importlib.util.spec_from_file_location("bayescale_sbc", _PATH)
@@ -47,7 +47,7 @@ def test_ranks_of_thinned_draws():
 
 @pytest.mark.slow
 def test_sbc_chinchilla_default_priors():
-    case = CASES[0]
+    case = CHINCHILLA_RANGE
     res = sbc.run_sbc(
         chinchilla,
         case.make_inputs,
