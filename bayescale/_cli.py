@@ -253,7 +253,7 @@ def cmd_compare(args) -> int:
         if name in posteriors:  # the same law twice: name it by its file
             name = os.path.splitext(os.path.basename(path))[0]
         posteriors[name] = post
-    evidence = False if args.evidence == "none" else args.evidence
+    evidence = {"none": False, "auto": True}.get(args.evidence, args.evidence)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pareto-k problems are in the notes, printed below
         cmp = bs.compare(posteriors, evidence=evidence, seed=args.seed)
@@ -405,10 +405,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("fits", nargs="+", help="two or more netCDF fits from `bayescale fit`")
     p.add_argument(
         "--evidence",
-        choices=["bridge", "smc", "none"],
-        default="bridge",
-        help="log-evidence estimator (bridge: on the saved draws; smc: tempered SMC from a "
-        "mode-centred Student-t, ~30 s per law with compilation)",
+        choices=["auto", "bridge", "smc", "none"],
+        default="auto",
+        help="log-evidence estimator (bridge: on the saved draws, MCMC fits only; smc: "
+        "tempered SMC from a mode-centred Student-t, ~30 s per law with compilation; auto: "
+        "bridge for MCMC fits, smc for approximate ones)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")

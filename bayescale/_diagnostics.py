@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -36,13 +38,25 @@ class ConvergenceWarning(UserWarning):
     """The sampler's output fails a diagnostic; the posterior may be wrong."""
 
 
-def convergence_table(draws: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Rank-normalised split R-hat and bulk/tail ESS of each ``(chain, draw)`` array."""
-    rows = {}
+def _elementwise(draws: Mapping[str, Any], lead: int) -> dict[str, Any]:
+    """Arrays with ``lead`` leading axes (e.g. chain, draw) and one more, a vector site such as
+    a grouped law's per-group effects, become one entry per element, ``name[i]``; arrays with
+    exactly ``lead`` axes are kept, other shapes dropped."""
+    out = {}
     for name, a in draws.items():
-        a = np.asarray(a, np.float64)
-        if a.ndim != 2:
-            continue
+        if a.ndim == lead:
+            out[name] = a
+        elif a.ndim == lead + 1:
+            out.update({f"{name}[{i}]": a[..., i] for i in range(a.shape[-1])})
+    return out
+
+
+def convergence_table(draws: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Rank-normalised split R-hat and bulk/tail ESS of each ``(chain, draw)`` array, and of
+    each element of ``(chain, draw, k)`` arrays (vector sites: group effects) as ``name[i]``."""
+    rows = {}
+    arrays = {k: np.asarray(v, np.float64) for k, v in draws.items()}
+    for name, a in _elementwise(arrays, 2).items():
         rows[name] = {
             "r_hat": float(array_stats.rhat(a, chain_axis=0, draw_axis=1)),
             "ess_bulk": float(array_stats.ess(a, chain_axis=0, draw_axis=1, method="bulk")),
@@ -83,13 +97,13 @@ def convergence_tables(draws: dict[str, np.ndarray | jax.Array]) -> list[pd.Data
     pass/fail verdict is the one :func:`convergence_table` would give.
 
     Args:
-        draws: Parameter name -> array ``(fit, chain, draw)``; other shapes are skipped, as
-            :func:`convergence_table` skips arrays that are not ``(chain, draw)``.
+        draws: Parameter name -> array ``(fit, chain, draw)``, or ``(fit, chain, draw, k)``
+            for a vector site (one entry per element, as in :func:`convergence_table`).
 
     Returns:
         One table per fit, indexed by parameter, columns ``r_hat``, ``ess_bulk``, ``ess_tail``.
     """
-    batched = {k: v for k, v in draws.items() if v.ndim == 3}
+    batched = _elementwise(draws, 3)
     if not batched:
         n_fit = len(next(iter(draws.values())))
         return [pd.DataFrame(columns=["r_hat", "ess_bulk", "ess_tail"])] * n_fit
@@ -143,7 +157,8 @@ def check_convergence(
             "posterior. Remedy: raise target_accept_prob (e.g. 0.95-0.99), or use "
             "noise='student_t' if outliers pull the fit, or tighten priors."
         )
-    bad_rhat = table.index[~(table["r_hat"] <= RHAT_MAX)].tolist()
+    # Names sorted: the verdict must not depend on the order the draws were stored in.
+    bad_rhat = sorted(table.index[~(table["r_hat"] <= RHAT_MAX)])
     if bad_rhat:
         worst = float(table["r_hat"].max())
         problems.append(
@@ -154,7 +169,7 @@ def check_convergence(
         )
     ess_min = ESS_PER_CHAIN_MIN * min(num_chains, ESS_CHAINS_CAP)
     ess = table[["ess_bulk", "ess_tail"]].min(axis=1)
-    low = ess.index[~(ess >= ess_min)].tolist()
+    low = sorted(ess.index[~(ess >= ess_min)])
     if low:
         problems.append(
             f"effective sample size below {ess_min} for {low} (lowest {float(ess.min()):.0f}): "

@@ -175,6 +175,12 @@ def noise_params(noise: str) -> tuple[str, ...]:
     return NOISE_MODELS[check_noise(noise)][1]
 
 
+def is_count_noise(noise: str) -> bool:
+    """Whether ``noise`` scores a count's probability mass (binomial families) rather than a
+    density of the target: the two log likelihoods are on different scales."""
+    return noise.startswith(("binomial_", "beta_binomial_"))
+
+
 def check_noise(noise: str) -> str:
     if noise not in NOISE_MODELS:
         raise ValueError(f"unknown noise model {noise!r}; choose one of {sorted(NOISE_MODELS)}")

@@ -266,3 +266,12 @@ def test_psis_uses_the_draws_relative_efficiency(fits):
     _, k_iid = ll.azstats.psislw(r_eff=1.0, dim=["chain", "draw"])
     np.testing.assert_allclose(c.pareto_k["a"].to_numpy(), k_hand.values, rtol=1e-12)
     assert abs(reff - 1.0) > 0.05 and not np.allclose(k_hand.values, k_iid.values, rtol=1e-3)
+
+
+def test_count_and_density_likelihoods_are_not_compared(fits):
+    """A binomial fit scores each count's probability, a Beta or Normal fit a density: their
+    log likelihoods differ by ~log(n_questions) per row whatever the fit, so compare refuses."""
+    true, wrong = fits
+    counted = dataclasses.replace(wrong, noise="binomial_100")
+    with pytest.raises(ValueError, match=r"'b' \(noise 'binomial_100'\) scores the probability"):
+        bs.compare({"a": true, "b": counted}, evidence=False)

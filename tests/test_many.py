@@ -210,3 +210,29 @@ def test_parallel_chains_are_for_fit_not_fit_many(datasets):
     """fit_many splits datasets over the devices; splitting each fit's chains too is refused."""
     with pytest.raises(ValueError, match="fit_many splits its datasets"):
         bs.fit_many(chinchilla, datasets, method="nuts", chain_method="parallel")
+
+
+def test_vector_sites_are_diagnosed_element_by_element():
+    """A grouped law's per-group effects are (chain, draw, group) arrays: each element gets its
+    own R-hat and ESS (they were skipped, so a stuck group effect passed), in the single-fit
+    table and in fit_many's batched one alike."""
+    from bayescale._diagnostics import check_convergence, convergence_table, convergence_tables
+
+    rng = np.random.default_rng(1)
+    n_fit = 3
+    still = np.zeros(n_fit)
+    parts = [_ar1_chains(rng, n_fit, np.full(n_fit, 0.3), s) for s in (still, still + 1.0, still)]
+    draws = {
+        "z": np.stack(parts, axis=-1),
+        "a": _ar1_chains(rng, n_fit, np.full(n_fit, 0.3), still),
+    }
+    stats = {"diverging": np.zeros((4, 400), bool), "n_steps": np.ones((4, 400))}
+    stats["energy"] = rng.standard_normal((4, 400))
+    for i, table in enumerate(convergence_tables(draws)):
+        one = convergence_table({k: v[i] for k, v in draws.items()})
+        assert list(one.index) == ["z[0]", "z[1]", "z[2]", "a"] == list(table.index)
+        for t in (one, table):
+            bad = t.index[t["r_hat"] > 1.01].tolist()
+            assert bad == ["z[1]"], t
+            problems = check_convergence(t, stats, max_tree_depth=10, warn=False)
+            assert any("z[1]" in p for p in problems)
