@@ -105,6 +105,11 @@ class GroupSpec:
     def num_groups(self) -> int:
         return len(self.labels)
 
+    @property
+    def label_column(self) -> str:
+        """The data column of group labels: ``fit(groups="U")`` codes column ``U`` as ``U_code``."""
+        return self.column.removesuffix("_code")
+
     def code(self, label: Hashable) -> int:
         """The 1-based code of a group label.
 

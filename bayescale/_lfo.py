@@ -110,7 +110,7 @@ def leave_future_out(
     law = post.law  # priors may have been replaced through fit_kwargs
     spec = group_spec(law)
     if spec is not None and spec.column not in test:  # fit(groups=...): the test rows' codes
-        label_column = spec.column.removesuffix("_code")
+        label_column = spec.label_column
         try:
             codes = spec.codes(test[label_column].tolist())
         except KeyError as err:

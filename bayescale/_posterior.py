@@ -480,7 +480,7 @@ class Posterior:
             if np.ndim(value) == 0 and any(str(value) == str(lab) for lab in spec.labels):
                 return rest.pop(spec.column), rest
             return _AS_GIVEN, inputs  # numeric group codes: the grouped law evaluates them
-        label_column = spec.column.removesuffix("_code")  # fit(groups="U") codes "U_code"
+        label_column = spec.label_column
         if label_column in rest and label_column not in spec.base.inputs:
             if np.ndim(rest[label_column]) > 0:  # one label per point: map them to codes
                 labels = np.asarray(rest.pop(label_column)).tolist()
