@@ -120,6 +120,9 @@ def test_bayes_factor_of_a_model_to_itself_is_one(smc0, data):
     se = math.hypot(smc0.se, other.se)
     assert abs(log_bf) < 4.0 * se, (smc0, other)
     assert smc0.details["replicates"] != other.details["replicates"]  # independent runs
+    # The estimate is log of the mean of the replicates' unbiased Z, not the mean of log Z.
+    log_z = np.asarray(smc0.details["replicates"])
+    assert smc0.log_evidence == pytest.approx(logsumexp(log_z) - math.log(len(log_z)), abs=1e-12)
 
 
 @pytest.mark.slow

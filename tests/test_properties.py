@@ -196,3 +196,18 @@ def test_fit_on_shuffled_rows_agrees_within_monte_carlo_error(chinchilla_post, c
     mcse = np.sqrt(a["sd"] ** 2 / a["ess_bulk"] + b["sd"] ** 2 / b["ess_bulk"])
     z = (a["mean"] - b["mean"]).abs() / mcse
     assert np.all(z < 4.5), z
+
+
+def test_allocation_refuses_a_law_that_is_not_on_the_log_scale():
+    """The optimum and compute_for read the law's mean as the log of the loss: an N, D law on
+    another link would be exponentiated silently, so it is refused by name."""
+    import dataclasses
+
+    from bayescale._allocation import compute_for_loss
+
+    linear = dataclasses.replace(chinchilla, name="chinchilla_identity", link="identity")
+    theta = {p.name: np.full(3, 0.5) for p in linear.params}
+    with pytest.raises(ValueError, match="law 'chinchilla_identity' has link 'identity'"):
+        allocate_draws(linear, theta, np.array([1e20]))
+    with pytest.raises(ValueError, match="link='log'"):
+        compute_for_loss(linear, theta, [2.0])
