@@ -15,6 +15,10 @@ from bayescale._priors import with_prior_set
 matplotlib.use("Agg")
 
 SMALL = {"num_warmup": 500, "num_samples": 500, "target_accept_prob": 0.95}
+# The informed six-run fit is asserted to converge, so its settings are measured: at SMALL it
+# failed a diagnostic at 7 of seeds 0-11 (R-hat to 1.016 on sigma, ESS to 275); at these, 16 of
+# 16 seeds passed with R-hat <= 1.0041 and bulk ESS >= 1792 (2 s a fit).
+INFORMED = {"num_warmup": 1000, "num_samples": 2000, "target_accept_prob": 0.95}
 # Six Chinchilla runs spanning one decade of model size (7.4e7 to 7.2e8 parameters) at
 # 1e19-8e19 FLOPs: the kind of ladder a lab has before its first big run.
 SIX = [196, 140, 201, 204, 29, 152]
@@ -48,7 +52,7 @@ def six_runs():
 
 @pytest.fixture(scope="module")
 def informed(six_runs):
-    return bs.fit(chinchilla, six_runs, priors="epoch", seed=0, **SMALL)
+    return bs.fit(chinchilla, six_runs, priors="epoch", seed=0, **INFORMED)
 
 
 def test_six_runs_default_fit_cannot(six_runs):
