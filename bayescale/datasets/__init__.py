@@ -367,3 +367,148 @@ register(
     "and Vision, NeurIPS 2022, arXiv:2209.06640 (google-research, Apache-2.0); collected in "
     "Choshen, Zhang, Andreas (2025), arXiv:2410.11840, https://github.com/IBM/ColPret (MIT).",
 )
+
+
+# --- farseer, gemstones and routing: ladders for robustness and forecast truth ---
+def _farseer(variant: str | None) -> pd.DataFrame:
+    if variant is not None:
+        raise ValueError(f"farseer has only the variant None (all 404 runs); got {variant!r}")
+    raw = _read("farseer", "farseer_train.csv")
+    df = pd.DataFrame(
+        {
+            "N": raw["N_params"].to_numpy(np.float64),
+            "D": raw["D_tokens"].to_numpy(np.float64),
+            "C": raw["C_6ND"].to_numpy(np.float64),
+            "loss": raw["loss_bpc"].to_numpy(np.float64),
+        }
+    )
+    df.attrs["dropped"] = "none (4 exact duplicate rows of the source are kept)"
+    df.attrs["units"] = {"loss": "bits per character"}
+    return df
+
+
+_GEMSTONES_VARIANTS = ("logspaced", "grid10b", "lr_half", "all", "cooldown")
+
+
+def _gemstones(variant: str | None) -> pd.DataFrame:
+    if variant is not None and variant not in _GEMSTONES_VARIANTS:
+        raise ValueError(
+            f"gemstones has variants None (series 'main': 22 runs x 175 checkpoints, 3850 rows), "
+            f"'logspaced' (main, 30 log-spaced checkpoints per run), 'grid10b' (main, the "
+            f"repo's 10B-token grid), 'lr_half' (the half-learning-rate runs), 'all' (4850 "
+            f"rows) and 'cooldown' (398 cooldown begin/end rows); got {variant!r}"
+        )
+    cooldown = variant == "cooldown"
+    raw = _read("gemstones", "gemstones_cooldown.csv" if cooldown else "gemstones_curves.csv")
+    df = pd.DataFrame(
+        {
+            "run": raw["run_name"].str.removeprefix("PyGemma-").str.removesuffix("_pretrain"),
+            "series": raw["phase"] if cooldown else raw["series"],
+            "width": raw["width"].to_numpy(np.int64),
+            "depth": raw["depth"].to_numpy(np.int64),
+            "N": raw["N_params"].to_numpy(np.float64),
+            "D": raw["D_tokens"].to_numpy(np.float64),
+            "C": raw["C_6ND"].to_numpy(np.float64),
+            "loss": raw["loss"].to_numpy(np.float64),
+        }
+    )
+    df.attrs["dropped"] = "none"
+    if variant in (None, "logspaced", "grid10b"):
+        keep = raw["series"] == "main"
+        if variant is not None:
+            keep &= raw[variant] == 1
+        df = df[keep.to_numpy()].reset_index(drop=True)
+        df.attrs["dropped"] = "every row not in series 'main'" + (
+            f" or not flagged {variant!r}" if variant else ""
+        )
+    elif variant == "lr_half":
+        df = df[df["series"] == "lr_half"].reset_index(drop=True)
+        df.attrs["dropped"] = "every row not in series 'lr_half'"
+    return df
+
+
+def _routing(variant: str | None) -> pd.DataFrame:
+    if variant not in (None, "routed", "final"):
+        raise ValueError(
+            f"routing has variants None (the 13 dense runs' curves, step 0 excluded), 'routed' "
+            f"(the 210 routed runs' curves, step 0 excluded) and 'final' (every run's last "
+            f"evaluation); got {variant!r}"
+        )
+    dense = _read("routing", "routing_dense_curves.csv")
+    if variant is None:
+        raw = dense
+    else:
+        raw = pd.concat([dense, _read("routing", "routing_routed_curves.csv")], ignore_index=True)
+        if variant == "routed":
+            raw = raw[raw["router_type"] != "Dense"]
+    df = pd.DataFrame(
+        {
+            "run": raw["hyper_id"].to_numpy(np.int64),
+            "router": raw["router_type"].astype(str).to_numpy(),
+            "experts": raw["num_experts"].to_numpy(np.float64),
+            "N": raw["dense_parameter_count"].to_numpy(np.float64),
+            "P": raw["total_parameter_count"].to_numpy(np.float64),
+            "S": raw["step"].to_numpy(np.float64),
+            "loss": raw["loss_validation"].to_numpy(np.float64),
+            "final": raw["is_final_step"].to_numpy(np.int64) == 1,
+        }
+    )
+    untrained = df["S"] == 0
+    missing = ~np.isfinite(df["loss"])
+    keep = ~(untrained | missing)
+    if variant == "final":
+        keep &= df["final"]
+    df = df[keep.to_numpy()].reset_index(drop=True)
+    df.attrs["dropped"] = (
+        f"{int(untrained.sum())} step-0 rows (untrained losses ~10.8), {int(missing.sum())} "
+        "rows without loss_validation"
+        + (", every row but each run's last" if variant == "final" else "")
+    )
+    return df
+
+
+register(
+    "farseer",
+    "farseer",
+    _farseer,
+    description="Farseer (Li et al. 2025) N x D grid via ScaleBench: 25 model sizes 1e8-6.4e9 "
+    "parameters (N), 1e9-5.1e11 tokens (D), C = 6ND, loss in BITS PER CHARACTER (not nats per "
+    "token; no conversion factor is published). 404 runs.",
+    citation="Li et al. (2025), Farseer: A Refined Scaling Law in Large Language Models, "
+    "arXiv:2506.10972; redistributed in ScaleBench (Li et al. 2026, arXiv:2604.22753, "
+    "https://github.com/PlanarG/active-sl, MIT; dataset card CC-BY-4.0).",
+)
+
+register(
+    "gemstones",
+    "gemstones",
+    _gemstones,
+    description="Gemstones (McLeish et al. 2025): validation-loss curves (nats/token) of 22 "
+    "width x depth transformers, 48M-2B parameters (N, all parameters incl. embeddings), D "
+    "tokens seen (to 350B), C = 6ND; run ('<width>x<depth>'), series, width, depth. Default: "
+    "series 'main', 3850 rows; variants 'logspaced', 'grid10b', 'lr_half', 'all', 'cooldown'.",
+    citation="McLeish et al. (2025), Gemstones: A Model Suite for Multi-Faceted Scaling Laws, "
+    "NeurIPS 2025, arXiv:2502.06857; https://github.com/mcleish7/gemstone-scaling-laws (MIT).",
+    reference={
+        # approach-3 Huber fit stored in the repo: series main, grid10b, step <= 23850 (220 pts)
+        "alpha": 0.2989180518,
+        "beta": 0.6928331414,
+        "log_A": 5.4574988414,
+        "log_B": 14.9719740349,
+        "log_E": 0.7663168139,
+    },
+)
+
+register(
+    "routing",
+    "routing",
+    _routing,
+    description="Clark et al. (2022) routed-LM learning curves, one evaluation every 10k "
+    "steps: run (hyper_id), router (Dense, S-Base, RL-R, Hash), experts, N (parameters one "
+    "token sees), P (all parameters), S (optimizer steps; tokens are not published), loss "
+    "(validation, nats/token), final (the run's last evaluation). Default: the 13 dense runs "
+    "(326 rows); variants 'routed' and 'final'.",
+    citation="Clark et al. (2022), Unified Scaling Laws for Routed Language Models, ICML 2022, "
+    "arXiv:2202.01169; https://github.com/google-deepmind/scaling_laws_for_routing "
+    "(data CC-BY 4.0, Copyright 2022 DeepMind Technologies Limited; columns renamed here).",
+)
