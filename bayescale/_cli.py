@@ -1,19 +1,28 @@
 """Command line: ``bayescale demo | laws | fit | forecast | allocate | compare``.
 
-Exit codes: 0 success; 1 the fit finished but failed its convergence diagnostics; 2 a user error
-(bad arguments or data), reported in one line without a traceback; 3 an internal error (a bug:
-the traceback is printed, please report it). Arguments are checked before any sampling. When the
-reader of stdout goes away (``bayescale laws | head -1``), the command stops quietly with 141
-(128 + SIGPIPE, as a shell reports for tools killed by a broken pipe).
+Exit codes: 0 success; 1 the fit finished but failed its convergence diagnostics (``fit``), or
+the saved fit did (``forecast``, ``allocate``: no numbers unless ``--force``); 2 a user error
+(bad arguments or data, a file that cannot be written), reported in one line without a
+traceback; 3 an internal error (a bug: the traceback is printed, please report it); 130
+interrupted (Ctrl-C): one line, and no file written or replaced after the interrupt. Arguments
+and the output path are checked before any sampling. When the reader of stdout goes away
+(``bayescale laws | head -1``), the command stops quietly with 141 (128 + SIGPIPE, as a shell
+reports for tools killed by a broken pipe).
+
+Files are written whole or not at all (:mod:`bayescale._files`): an interrupted, killed or
+failed write leaves the previous file as it was.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import re
+import signal
 import sys
+import threading
 import traceback
 import warnings
 
@@ -21,6 +30,7 @@ import pandas as pd
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_USER_ERROR, EXIT_INTERNAL_ERROR = 0, 1, 2, 3
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command stopped by Ctrl-C
 
 DEMO_POINTS = {"Chinchilla": {"N": 70e9, "D": 1.4e12}, "Gopher": {"N": 280e9, "D": 300e9}}
 DEMO_BUDGET = 5.76e23
@@ -56,6 +66,29 @@ def _status(post) -> int:
     return EXIT_NOT_CONVERGED
 
 
+def _stop_if_interrupted() -> None:
+    """Ctrl-C that something swallowed (a callback that ignores exceptions): stop here."""
+    from ._files import INTERRUPTED
+
+    if INTERRUPTED.is_set():
+        raise KeyboardInterrupt
+
+
+def _trusted(post, args) -> bool:
+    """Whether ``forecast``/``allocate`` may print numbers from the saved fit ``post``: it
+    passed its diagnostics, or ``--force`` is given. Says why on stderr when it failed."""
+    if post.ok:
+        return True
+    head = f"bayescale {args.command}: {args.fit}: the fit FAILED its diagnostics"
+    if not args.force:
+        print(f"{head}; no numbers without --force:", file=sys.stderr)
+    else:
+        print(f"{head}; numbers follow (--force), do not trust them:", file=sys.stderr)
+    for p in post.problems:
+        print(f"  - {p}", file=sys.stderr)
+    return args.force
+
+
 def cmd_demo(args) -> int:
     import matplotlib
 
@@ -63,7 +96,13 @@ def cmd_demo(args) -> int:
     import bayescale as bs
     from bayescale.models import chinchilla
 
+    from ._files import check_target, save_figure
+
     os.makedirs(args.out, exist_ok=True)  # before sampling: a bad folder fails fast
+    png = os.path.join(args.out, "chinchilla_fanchart.png")
+    nc = os.path.join(args.out, "chinchilla_fit.nc")
+    for path in (png, nc) if args.save else (png,):
+        check_target(path, what="--out")
     data = bs.datasets.load("chinchilla", variant="epoch")
     print(f"Chinchilla law {chinchilla.formula} on {len(data)} points of {data.attrs['citation']}")
     print(f"Dropped {data.attrs['dropped']}.")
@@ -82,6 +121,7 @@ def cmd_demo(args) -> int:
             num_samples=args.num_samples,
             progress=True,
         )
+    _stop_if_interrupted()
     summary = post.summary(level=0.95)
     ref = data.attrs["reference"]
     summary["epoch_refit"] = [ref[k][0] if k in ref else float("nan") for k in summary.index]
@@ -90,16 +130,18 @@ def cmd_demo(args) -> int:
         args,
         "Posterior (median, 95% interval; Epoch's refit for reference):",
     )
-    fc = pd.concat(
-        [post.forecast(level=0.9, **pt).assign(model=name) for name, pt in DEMO_POINTS.items()]
-    ).set_index("model")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)  # reported below, with remedies
+        fc = pd.concat(
+            [post.forecast(level=0.9, **pt).assign(model=name) for name, pt in DEMO_POINTS.items()]
+        ).set_index("model")
+        alloc = post.allocate(DEMO_BUDGET, level=0.9)
     _print_table(
         fc,
         args,
         "Forecast loss, 90% credible (mean_*) and predictive (pred_*) "
         "intervals; extrapolation = decades outside the data:",
     )
-    alloc = post.allocate(DEMO_BUDGET, level=0.9)
     rows = {
         "N* (parameters)": "N_opt",
         "D* (tokens)": "D_opt",
@@ -123,13 +165,14 @@ def cmd_demo(args) -> int:
         args,
         f"Compute-optimal allocation at C = {DEMO_BUDGET:g} FLOPs (C = 6ND), 90% intervals:",
     )
-    png = os.path.join(args.out, "chinchilla_fanchart.png")
-    ax = bs.plot.extrapolation(post, points=DEMO_POINTS, x_max=3e25)
-    ax.figure.savefig(png, dpi=120)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        ax = bs.plot.extrapolation(post, points=DEMO_POINTS, x_max=3e25)
+    save_figure(ax.figure, png, dpi=120)
     print(f"\nFan chart written to {png}")
     if args.save:
-        post.save(os.path.join(args.out, "chinchilla_fit.nc"))
-        print(f"Posterior written to {os.path.join(args.out, 'chinchilla_fit.nc')}")
+        post.save(nc)
+        print(f"Posterior written to {nc}")
     return _status(post)
 
 
@@ -140,19 +183,18 @@ def cmd_laws(args) -> int:
     return EXIT_OK
 
 
-def _check_out_file(path: str) -> None:
-    """The posterior's file must be writable: checked before sampling, not after it."""
-    if os.path.isdir(path):
-        raise ValueError(
-            f"--out {path!r} is a folder; name a file, e.g. {os.path.join(path, 'fit.nc')}"
-        )
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError(f"--out {path!r}: the folder {folder!r} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK) or (
-        os.path.exists(path) and not os.access(path, os.W_OK)
-    ):
-        raise ValueError(f"--out {path!r}: cannot write there (permission denied)")
+def _check_out_file(path: str, data: str) -> None:
+    """The posterior's file must be writable, and not the data: checked before sampling, not
+    after it. ``/dev/null`` is accepted (the fit is discarded)."""
+    from ._files import check_target
+
+    target = check_target(path, what="--out")
+    with contextlib.suppress(OSError):
+        if os.path.abspath(target) == os.path.abspath(data) or os.path.samefile(target, data):
+            raise ValueError(
+                f"--out {path!r} is the input table {data!r}: writing the fit there would "
+                "destroy the data; name another file, e.g. fit.nc"
+            )
 
 
 def _table_options(args) -> dict:
@@ -171,7 +213,7 @@ def cmd_fit(args) -> int:
 
     from ._data import read_table
 
-    _check_out_file(args.out)
+    _check_out_file(args.out, args.data)
     law = _law(args.law)
     data = read_table(args.data, law=law, **_table_options(args))  # checked, units applied
     with warnings.catch_warnings():
@@ -187,6 +229,7 @@ def cmd_fit(args) -> int:
             num_samples=args.num_samples,
             progress=not args.json,
         )
+    _stop_if_interrupted()
     post.save(args.out)  # before printing: a closed stdout must not lose the fit
     summary = post.summary(level=args.level).rename_axis("param")
     _print_table(summary, args, f"Posterior of {args.law}:")
@@ -226,12 +269,27 @@ def _parse_points(specs: list[str], inputs: list[str]) -> dict[str, list[float]]
     return columns
 
 
+def _budgets(specs: list[str]) -> list[float]:
+    out = []
+    for spec in specs:
+        try:
+            out.append(float(spec))
+        except ValueError:
+            raise ValueError(f"--C {spec!r} is not a number (FLOPs, e.g. 5.76e23)") from None
+    return out
+
+
 def cmd_forecast(args) -> int:
     import bayescale as bs
 
     post = bs.load(args.fit)
-    points = _parse_points(args.at, list(post.law.inputs))
-    _print_table(post.forecast(level=args.level, **points), args)
+    points = _parse_points(args.at, list(post.law.inputs))  # user errors first
+    if not _trusted(post, args):
+        return EXIT_NOT_CONVERGED
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)  # said above, on stderr
+        table = post.forecast(level=args.level, **points)
+    _print_table(table, args)
     return EXIT_OK
 
 
@@ -239,7 +297,13 @@ def cmd_allocate(args) -> int:
     import bayescale as bs
 
     post = bs.load(args.fit)
-    _print_table(post.allocate([float(c) for c in args.C], level=args.level), args)
+    budgets = _budgets(args.C)  # user errors first
+    if not _trusted(post, args):
+        return EXIT_NOT_CONVERGED
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)  # said above, on stderr
+        table = post.allocate(budgets, level=args.level)
+    _print_table(table, args)
     return EXIT_OK
 
 
@@ -293,6 +357,17 @@ def _count(low: int):
     return parse
 
 
+def _seed(text: str) -> int:
+    from ._data import check_seed
+
+    try:
+        return check_seed(int(text.strip()))
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"must be an integer in [0, 2**63), e.g. 0; got {text!r}"
+        ) from None
+
+
 def _units(text: str) -> list[tuple[str, float]]:
     out = []
     for item in text.split(","):
@@ -318,14 +393,16 @@ def build_parser() -> argparse.ArgumentParser:
         "  bayescale forecast fit.nc --at N=70e9,D=1.4e12\n"
         "  bayescale allocate fit.nc --C 5.76e23 --json\n"
         "  bayescale compare chinchilla.nc kaplan.nc\n\n"
-        "exit codes: 0 success; 1 the fit finished but failed its convergence diagnostics;\n"
-        "  2 a user error (bad arguments or data); 3 internal error (please report)",
+        "exit codes: 0 success; 1 the fit failed its convergence diagnostics (forecast and\n"
+        "  allocate print no numbers from such a fit without --force); 2 a user error (bad\n"
+        "  arguments or data); 3 internal error (please report); 130 interrupted (Ctrl-C,\n"
+        "  nothing written)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def sampler_args(p, warmup=1000, samples=1000):
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--seed", type=_seed, default=0, help="integer in [0, 2**63)")
         p.add_argument("--num-chains", type=_count(1), default=4)
         p.add_argument("--num-warmup", type=_count(0), default=warmup)
         p.add_argument("--num-samples", type=_count(1), default=samples)
@@ -384,6 +461,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", action="append", required=True, help="NAME=VALUE,... (repeatable)")
     p.add_argument("--level", type=_level, default=0.9, help="interval probability")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="print numbers even from a fit that failed its diagnostics (exit 0, warned)",
+    )
     p.set_defaults(func=cmd_forecast)
 
     p = sub.add_parser(
@@ -395,6 +477,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--C", action="append", required=True, help="FLOP budget (repeatable)")
     p.add_argument("--level", type=_level, default=0.9, help="interval probability")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="print numbers even from a fit that failed its diagnostics (exit 0, warned)",
+    )
     p.set_defaults(func=cmd_allocate)
 
     p = sub.add_parser(
@@ -411,7 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
         "tempered SMC from a mode-centred Student-t, ~30 s per law with compilation; auto: "
         "bridge for MCMC fits, smc for approximate ones)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="integer in [0, 2**63)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_compare)
     return parser
@@ -460,12 +547,77 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _on_interrupt(signum, frame) -> None:
+    """SIGINT: remember it (no file is replaced from now on, even where the exception below is
+    swallowed by a callback that ignores exceptions), then stop the command."""
+    from ._files import INTERRUPTED
+
+    INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _signal_handlers():
+    """While a command runs on the main thread: Ctrl-C through :func:`_on_interrupt`, and a
+    file-size limit (SIGXFSZ) as a failed write (``OSError``) instead of a killed process."""
+    from ._files import INTERRUPTED, WRITTEN
+
+    INTERRUPTED.clear()
+    WRITTEN.clear()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, _on_interrupt)
+        if hasattr(signal, "SIGXFSZ"):
+            previous[signal.SIGXFSZ] = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        INTERRUPTED.clear()  # the command is over: a caller in this process writes again
+
+
+def _interrupted(command: str) -> int:
+    from ._files import WRITTEN
+
+    done = f"{', '.join(WRITTEN)} was written before it" if WRITTEN else "nothing written"
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+    print(f"bayescale {command}: interrupted; {done}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns its exit code (see the module docstring).
+
+    Called with ``argv=None`` (as the ``bayescale`` console script), an interrupted command
+    ends the process at once with 130 after its one line, skipping interpreter teardown, where
+    half-finished JAX or HDF5 objects could still crash it.
+    """
     args = build_parser().parse_args(argv)
     try:
+        with _signal_handlers():
+            code = _run(args)
+    except KeyboardInterrupt:  # raised again while handlers were restored
+        code = _interrupted(args.command)
+    if code == EXIT_INTERRUPTED and argv is None:
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+    return code
+
+
+def _run(args) -> int:
+    from ._files import INTERRUPTED
+
+    try:
         code = args.func(args)
+        if INTERRUPTED.is_set():  # an interrupt that something swallowed
+            return _interrupted(args.command)
         sys.stdout.flush()
         return code
+    except KeyboardInterrupt:
+        return _interrupted(args.command)
     except BrokenPipeError:  # the reader went away (`bayescale laws | head -1`)
         _quiet_stdout()
         return EXIT_BROKEN_PIPE

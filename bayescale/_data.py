@@ -143,6 +143,27 @@ def is_real_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
+# Seeds become a JAX PRNG key from a signed 64-bit integer.
+SEED_LIMIT = 2**63
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """``seed`` as an ``int``, checked to be a whole number in ``[0, 2**63)``.
+
+    Raises:
+        TypeError: for a value that is not an integer (a float such as 1.5, a string, a bool).
+        ValueError: for a negative seed or one of 2**63 or more.
+    """
+    if isinstance(seed, bool | np.bool_) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            f"{name} must be an integer in [0, 2**63), e.g. {name}=0; got {seed!r} "
+            f"({type(seed).__name__})"
+        )
+    if not 0 <= int(seed) < SEED_LIMIT:
+        raise ValueError(f"{name} must be an integer in [0, 2**63), got {int(seed)}")
+    return int(seed)
+
+
 def _warn(message: str) -> None:
     warnings.warn(message, DataWarning, stacklevel=4)
 

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ._allocation import allocate_draws, compute_for_loss
-from ._data import _RAW_COUNT_FLOOR, _SCALE_HINT, DataWarning, is_real_number
-from ._diagnostics import check_draws, convergence_table
+from ._data import _RAW_COUNT_FLOOR, _SCALE_HINT, DataWarning, check_seed, is_real_number
+from ._diagnostics import ConvergenceWarning, check_draws, convergence_table
 from ._law import Law
 from ._model import OBS_SITE, build_model, noise_params
 
@@ -215,6 +215,20 @@ class Posterior:
         """True when the fit passed every diagnostic (no divergences, R-hat, ESS, BFMI)."""
         return not self.problems
 
+    def _warn_if_failed(self, what: str, *, stacklevel: int) -> None:
+        """A :class:`ConvergenceWarning` naming the problems when the fit failed a diagnostic;
+        ``stacklevel`` counts from the method that calls this one (the user's call: 2)."""
+        if self.ok:
+            return
+        warnings.warn(
+            f"{what} from a fit that FAILED its diagnostics; the numbers may be wrong:\n- "
+            + "\n- ".join(self.problems)
+            + "\nRefit as the remedies say, or, accepting the risk, silence this with "
+            "warnings.simplefilter('ignore', bayescale.ConvergenceWarning).",
+            ConvergenceWarning,
+            stacklevel=stacklevel + 1,
+        )
+
     # ----------------------------------------------------------------- tables
     @functools.cached_property
     def diagnostics(self) -> pd.DataFrame:
@@ -313,6 +327,8 @@ class Posterior:
                 applies to data.
         """
         _check_level(level)
+        check_seed(seed)
+        self._warn_if_failed("forecast", stacklevel=2)
         return self._forecast(inputs, level=level, seed=seed, stacklevel=3)
 
     def _forecast(
@@ -393,7 +409,9 @@ class Posterior:
                 outside (0, 1), or a ``flops_per_param_token`` that is not finite and positive.
         """
         C = _checked_targets("C", C, "FLOP budgets", level, flops_per_param_token)
+        check_seed(seed)
         _warn_scaled("C", C, stacklevel=2)
+        self._warn_if_failed("allocation", stacklevel=2)
         post = self
         if group is not _NO_GROUP:  # a grouped law: allocate for one group (or a new one)
             post = self.for_group(group, seed=seed)
@@ -444,6 +462,7 @@ class Posterior:
                 outside (0, 1), or a ``flops_per_param_token`` that is not finite and positive.
         """
         loss = _checked_targets("loss", loss, "target losses", level, flops_per_param_token)
+        self._warn_if_failed("compute_for", stacklevel=2)
         theta = {k: jnp.asarray(self._theta_flat[k]) for k in self.law.param_names}
         budget, reachable = compute_for_loss(self.law, theta, loss)
         c = np.asarray(budget) * flops_per_param_token
@@ -511,6 +530,7 @@ class Posterior:
         spec = group_spec(self.law)
         if spec is None:
             raise ValueError(f"law {self.law.name!r} is not grouped; for_group needs a grouped law")
+        check_seed(seed)
         base, draws = group_draws(self.law, self.draws, group, rng_key=jax.random.PRNGKey(seed))
         draws.update({k: self.draws[k] for k in noise_params(self.noise)})
         data = self.data
@@ -592,30 +612,32 @@ class Posterior:
         ll = log_likelihood(model, samples, x=x, y=y)[OBS_SITE]
         return np.asarray(ll).reshape(self.num_chains, -1, len(self.data))
 
-    def to_arviz(self, *, predictive_seed: int | None = None):
+    def to_arviz(self, *, predictive_seed: int | None = None, log_likelihood: bool = True):
         """The fit as an ArviZ ``xarray.DataTree`` (posterior, sample_stats, log_likelihood,
         observed_data, constant_data), with the law, noise and settings in ``attrs``.
 
         Args:
             predictive_seed: When given, also add a ``posterior_predictive`` group (draws of the
                 observed rows, made with this seed), which LOO-PIT and PPC plots need.
+            log_likelihood: Add the ``log_likelihood`` group, one value per draw and row, which
+                ``arviz.loo`` needs (default True; :meth:`save` leaves it out).
         """
         import arviz_base as azb
 
         rows = np.arange(len(self.data))
         posterior = {**self.published_draws, **self.draws}
-        groups = {
-            "posterior": posterior,
-            "log_likelihood": {OBS_SITE: self.log_likelihood},
-            "observed_data": {OBS_SITE: self.data[self.law.target].to_numpy()},
-            "constant_data": {k: self.data[k].to_numpy() for k in self.law.inputs},
-        }
+        groups = {"posterior": posterior}
+        if log_likelihood:
+            groups["log_likelihood"] = {OBS_SITE: self.log_likelihood}
+        groups["observed_data"] = {OBS_SITE: self.data[self.law.target].to_numpy()}
+        groups["constant_data"] = {k: self.data[k].to_numpy() for k in self.law.inputs}
         if self.stats:
             groups["sample_stats"] = dict(self.stats)
         if predictive_seed is not None:
             x = {k: self.data[k].to_numpy() for k in self.law.inputs}
             pred = self.predictive(jax.random.PRNGKey(predictive_seed), x)
-            groups["posterior_predictive"] = {OBS_SITE: pred.reshape(self.log_likelihood.shape)}
+            shape = (self.num_chains, self.num_draws // self.num_chains, len(self.data))
+            groups["posterior_predictive"] = {OBS_SITE: pred.reshape(shape)}
         dims = {OBS_SITE: ["row"], **{k: ["row"] for k in self.law.inputs}}
         attrs = {
             "bayescale_format": FORMAT_VERSION,
@@ -640,9 +662,40 @@ class Posterior:
         tree.attrs.update(attrs)
         return tree
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the fit to a netCDF file (no pickle); read it back with :func:`bayescale.load`."""
-        self.to_arviz().to_netcdf(path, engine="h5netcdf")
+    def save(self, path: str | os.PathLike, *, log_likelihood: bool = False) -> None:
+        """Write the fit to a netCDF file (no pickle); read it back with :func:`bayescale.load`.
+
+        The file is written whole or not at all: to a temporary file in the same folder,
+        flushed to disk, then renamed over ``path``, so a crash, a kill, a full disk or Ctrl-C
+        during the save leaves the previous file as it was. ``os.devnull`` discards the fit.
+
+        The file holds the draws, the sampler statistics, the data and the settings: what
+        :func:`bayescale.load` needs to rebuild the fit and re-check its diagnostics. The
+        pointwise log likelihood (``chains x draws x rows`` numbers, 3 GB for a million rows)
+        is recomputed from them on demand (:attr:`log_likelihood`, LOO, :func:`compare`), so it
+        is left out unless asked for.
+
+        Args:
+            path: The file to write (``.nc`` by convention).
+            log_likelihood: Also store the ``log_likelihood`` group, for tools that read the
+                file with ArviZ directly (``arviz.loo(xarray.open_datatree(path))``).
+
+        Raises:
+            TypeError: for ``path=None`` or a value that is not a path.
+            ValueError: for a folder, a missing or read-only folder, or a special file.
+            OSError: when the file cannot be written (the previous file is unchanged).
+        """
+        import io
+
+        from ._files import check_target, write_atomic
+
+        target = check_target(path)  # before any work: a bad path fails at once
+        buffer = io.BytesIO()  # the whole file in memory first: a failing disk never sees HDF5
+        self.to_arviz(log_likelihood=log_likelihood).to_netcdf(buffer, engine="h5netcdf")
+        # released on the way out, also when the write fails: a view still exported when the
+        # buffer is freed (from a traceback's frame) crashes the interpreter
+        with buffer.getbuffer() as contents:
+            write_atomic(target, contents)
 
     # ----------------------------------------------------------------- display
     def __repr__(self) -> str:
@@ -842,6 +895,11 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Posterior:
     right away. A grouped fit of a catalog law (``fit(..., groups=...)``) is rebuilt with
     :func:`bayescale.hierarchical` from what the file records.
 
+    The verdict (:attr:`Posterior.problems`, :attr:`Posterior.ok`) is recomputed from the
+    draws and sampler statistics, as :func:`bayescale.fit` computed it, not read from the
+    file: an edited file, or one whose draws are not finite, cannot load as a fit that passed.
+    Problems the file records beyond the recomputed ones are kept.
+
     Args:
         path: A netCDF file from ``Posterior.save``.
         law: The law object, required for a user-defined law (catalog laws, and grouped fits of
@@ -849,7 +907,9 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Posterior:
 
     Raises:
         ValueError: if the file is not a bayescale fit, is of an unknown format version, is
-            incomplete, or ``law`` is not the law the file's fit was made with.
+            incomplete, holds draws or data that are not real numbers of consistent shapes
+            (or data no fit accepts: non-finite, non-positive inputs), or ``law`` is not the
+            law the file's fit was made with.
     """
     import xarray as xr
 
@@ -911,22 +971,97 @@ def _load_open(path: str | os.PathLike, tree: Any, law: Law | None) -> Posterior
         ) from err
 
 
+# The sampler statistics the diagnostics read, per MCMC method.
+_NEEDED_STATS = {
+    "nuts": ("diverging", "n_steps", "energy"),
+    "chees": ("diverging", "n_steps", "energy", "laplace_whitening"),
+}
+
+
+def _neutral_stats(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A stand-in for a missing statistic that passes its check (the missing statistic is a
+    problem of its own): no divergence, one step, an energy whose E-BFMI is 4, whitened."""
+    if name == "diverging":
+        return np.zeros(shape, bool)
+    if name == "laplace_whitening":
+        return np.ones(shape, bool)
+    if name == "energy":
+        return np.broadcast_to((-1.0) ** np.arange(shape[-1]), shape).copy()
+    return np.ones(shape, np.int64)
+
+
 def _diagnose(
     law: Law, noise: str, method: str, settings: Mapping[str, Any], draws, stats
 ) -> tuple[str, ...]:
-    """The problems of a fit from a file that does not record them (written before it did):
-    the per-method checks of the fit (:func:`bayescale._many._problems`), and for NUTS the
-    checks on the draws that :func:`bayescale.fit` adds."""
+    """The problems of a fit, recomputed from its draws and sampler statistics: the
+    per-method checks of the fit (:func:`bayescale._many._problems`), and for NUTS the checks
+    on the draws that :func:`bayescale.fit` adds (non-finite draws, priors that exclude the
+    data). A sampler's missing statistics are a problem of their own."""
     from ._many import METHODS, _problems, make_settings
 
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}")
     fields = {f.name for f in dataclasses.fields(METHODS[method][1])}
     options = make_settings(method, **{k: v for k, v in settings.items() if k in fields})
-    problems = _problems(method, options, draws, stats, warn=False)
+    problems: list[str] = []
+    missing = [k for k in _NEEDED_STATS.get(method, ()) if k not in stats]
+    if missing:
+        shape = next(iter(draws.values())).shape[:2]
+        stats = {**{k: _neutral_stats(k, shape) for k in missing}, **stats}
+        problems.append(
+            f"the file holds no sampler statistics {missing}: divergences, tree depth and "
+            "E-BFMI cannot be checked. Remedy: refit (Posterior.save keeps them)."
+        )
+    finite = all(np.all(np.isfinite(np.asarray(v, np.float64))) for v in draws.values())
+    if not finite and method in _NEEDED_STATS:
+        # R-hat and ESS of NaN draws are NaN: say what is wrong, not that chains disagree
+        problems += check_draws(law, noise, draws, stats, warn=False)
+        return tuple(problems)
+    problems += _problems(method, options, draws, stats, warn=False)
     if method == "nuts":
         problems += check_draws(law, noise, draws, stats, warn=False)
     return tuple(problems)
+
+
+def _checked_draws(kind: str, arrays: Mapping[str, np.ndarray], shape=None) -> tuple[int, int]:
+    """Raise unless every array is real-valued numbers shaped ``(chain, draw, ...)`` with the
+    same chains and draws (``shape``, when given); return that leading shape."""
+    for name, a in arrays.items():
+        if a.dtype.kind not in "fiub":
+            raise ValueError(f"{kind} {name!r} holds {a.dtype} values, not real numbers")
+        if a.ndim < 2 or 0 in a.shape[:2]:
+            raise ValueError(f"{kind} {name!r} has shape {a.shape}, not (chain, draw, ...)")
+        if shape is None:
+            shape = a.shape[:2]
+        elif a.shape[:2] != tuple(shape):
+            raise ValueError(
+                f"{kind} {name!r} has {a.shape[:2]} (chain, draw), the draws {tuple(shape)}"
+            )
+    return tuple(shape)
+
+
+def _checked_data(law: Law, data: pd.DataFrame) -> None:
+    """Raise unless the stored data are what a fit conditions on: finite real numbers, inputs
+    positive (group codes whole numbers), a log-link target positive."""
+    from ._hierarchical import group_spec
+
+    spec = group_spec(law)
+    codes = {spec.column} if spec is not None else set()
+    for k in data.columns:
+        a = data[k].to_numpy()
+        if a.dtype.kind not in "fiu":
+            raise ValueError(f"observed column {k!r} holds {a.dtype} values, not real numbers")
+        a = a.astype(np.float64)
+        bad = ~np.isfinite(a)
+        if k in codes:
+            bad |= a != np.round(a)
+        elif k in law.inputs or law.link == "log":
+            bad |= a <= 0
+        if bad.any():
+            raise ValueError(
+                f"observed column {k!r} holds values no fit accepts at row(s) "
+                f"{np.flatnonzero(bad)[:5].tolist()}: {_show(a[bad])}"
+            )
 
 
 def _from_tree(tree, attrs, law: Law) -> Posterior:
@@ -944,14 +1079,20 @@ def _from_tree(tree, attrs, law: Law) -> Posterior:
     data = pd.DataFrame({k: const[k].to_numpy() for k in law.inputs}, index=index)
     data[law.target] = obs[OBS_SITE].to_numpy()
     settings = json.loads(attrs["settings"])
+    if not isinstance(settings, dict):
+        raise ValueError(f"'settings' is not a mapping: {attrs['settings']!r}")
     method = attrs["method"]
+    shape = _checked_draws("draws of", draws)
+    _checked_draws("sampler statistic", stats, shape)
+    _checked_data(law, data)
+    # The verdict is recomputed from the draws: a file cannot vouch for itself. Problems the
+    # file records beyond those (checks of the fit that need more than the draws) are kept.
+    problems = _diagnose(law, noise, method, settings, draws, stats)
     if "problems" in attrs:
-        problems = json.loads(attrs["problems"])
-        if not (isinstance(problems, list) and all(isinstance(p, str) for p in problems)):
+        stored = json.loads(attrs["problems"])
+        if not (isinstance(stored, list) and all(isinstance(p, str) for p in stored)):
             raise ValueError(f"'problems' is not a list of strings: {attrs['problems']!r}")
-        problems = tuple(problems)
-    else:
-        problems = _diagnose(law, noise, method, settings, draws, stats)
+        problems += tuple(p for p in stored if p not in problems)
     return Posterior(
         law=law,
         noise=noise,

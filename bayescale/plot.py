@@ -1,4 +1,8 @@
-"""Plots of posteriors (matplotlib, imported lazily). Each returns its Axes and takes ``ax=``."""
+"""Plots of posteriors (matplotlib, imported lazily). Each returns its Axes and takes ``ax=``.
+
+Save a plot with :func:`savefig`: the file is written whole or not at all, so an interrupted
+or failed save leaves the previous image as it was.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,28 @@ import numpy as np
 
 from ._posterior import Posterior
 
-__all__ = ["extrapolation", "isoflop", "frontier", "pairs", "loo_pit"]
+__all__ = ["extrapolation", "isoflop", "frontier", "pairs", "loo_pit", "savefig"]
+
+
+def savefig(figure: Any, path: Any, **kwargs: Any) -> None:
+    """Save a figure (or the figure of an Axes) to ``path``, atomically.
+
+    Like ``figure.savefig(path, **kwargs)``, but the image is rendered in memory, written to a
+    temporary file in the same folder, flushed to disk and renamed over ``path``: a crash, a
+    kill, a full disk or Ctrl-C leaves any previous file at ``path`` as it was.
+
+    Args:
+        figure: A matplotlib ``Figure``, or an ``Axes`` (its figure is saved).
+        path: The image file; the format comes from its extension (``.png``, ``.svg``,
+            ``.pdf``...) unless ``format=`` is given.
+        **kwargs: Passed to ``Figure.savefig`` (``dpi=``, ``bbox_inches=``...).
+
+    Example:
+        >>> bs.plot.savefig(bs.plot.extrapolation(post), "fan.png", dpi=150)
+    """
+    from ._files import save_figure
+
+    save_figure(getattr(figure, "figure", figure), path, **kwargs)
 
 
 def _axes(ax):

@@ -9,9 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from cases_chinchilla import CHINCHILLA_RANGE
+from synthetic import synthetic_posterior
 
 import bayescale
-from bayescale._cli import EXIT_INTERNAL_ERROR, EXIT_USER_ERROR, build_parser, main
+from bayescale._cli import (
+    EXIT_INTERNAL_ERROR,
+    EXIT_NOT_CONVERGED,
+    EXIT_USER_ERROR,
+    build_parser,
+    main,
+)
 
 SMALL = ["--num-warmup", "200", "--num-samples", "200"]
 
@@ -105,10 +112,11 @@ def test_fit_forecast_allocate_round_trip(fitted, capsys):
     _, fit_nc, summary = fitted
     # --json records name the parameter of each row
     assert {r["param"] for r in summary} >= {"alpha", "beta", "sigma"}
-    assert main(["forecast", str(fit_nc), "--at", "N=70e9,D=1.4e12", "--json"]) == 0
+    # --force: the small fit may fail a diagnostic at some seed (tested below, on its own)
+    assert main(["forecast", str(fit_nc), "--at", "N=70e9,D=1.4e12", "--json", "--force"]) == 0
     fc = pd.DataFrame(json.loads(capsys.readouterr().out))
     assert fc.loc[0, "pred_lower"] < fc.loc[0, "median"] < fc.loc[0, "pred_upper"]
-    assert main(["allocate", str(fit_nc), "--C", "5.76e23", "--json"]) == 0
+    assert main(["allocate", str(fit_nc), "--C", "5.76e23", "--json", "--force"]) == 0
     alloc = pd.DataFrame(json.loads(capsys.readouterr().out))
     np.testing.assert_allclose(6 * alloc["N_opt"] * alloc["D_opt"], 5.76e23, rtol=1e-6)
 
@@ -133,8 +141,8 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys, argv, message):
     assert message in err and "Traceback" not in err
 
 
-def test_forecast_takes_one_full_point_per_at(fitted, capsys):
-    _, fit_nc, _ = fitted
+def test_forecast_takes_one_full_point_per_at(saved_fits, capsys):
+    fit_nc = saved_fits[0]
     argv = ["forecast", str(fit_nc), "--at", "N=70e9,D=1.4e12", "--at", "D=3e11,N=280e9"]
     assert main([*argv, "--json"]) == 0
     fc = pd.DataFrame(json.loads(capsys.readouterr().out))
@@ -153,8 +161,8 @@ def test_forecast_takes_one_full_point_per_at(fitted, capsys):
         (["N=70e9,D=lots"], ["point 1", "not a number"]),
     ],
 )
-def test_forecast_points_must_name_every_input(fitted, capsys, points, message):
-    _, fit_nc, _ = fitted
+def test_forecast_points_must_name_every_input(saved_fits, capsys, points, message):
+    fit_nc = saved_fits[1]  # a failed fit: the arguments are checked first
     argv = ["forecast", str(fit_nc)]
     for point in points:
         argv += ["--at", point]
@@ -215,9 +223,9 @@ def test_demo_checks_its_folder_before_sampling(tmp_path, capsys, no_sampling):
 
 
 @pytest.mark.parametrize("command", ["forecast", "allocate"])
-def test_level_is_checked_for_saved_fits_too(fitted, capsys, command):
+def test_level_is_checked_for_saved_fits_too(saved_fits, capsys, command):
     where = ["--at", "N=70e9,D=1.4e12"] if command == "forecast" else ["--C", "1e23"]
-    assert run([command, str(fitted[1]), *where, "--level", "90"]) == EXIT_USER_ERROR
+    assert run([command, str(saved_fits[0]), *where, "--level", "90"]) == EXIT_USER_ERROR
     assert "--level: must be a probability" in capsys.readouterr().err
 
 
@@ -260,3 +268,59 @@ def test_fit_units_dropna_drop_duplicates(fitted, tmp_path, capsys):
     assert len(data) == len(clean)
     np.testing.assert_allclose(data["N"], clean["N"], rtol=1e-12)
     np.testing.assert_allclose(data["loss"], clean["loss"], rtol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def saved_fits(tmp_path_factory):
+    """Two saved fits made without sampling: one that passes, one whose chains disagree."""
+    folder = tmp_path_factory.mktemp("saved")
+    data = bayescale.datasets.load("chinchilla", variant="epoch")[["N", "D", "loss"]]
+    good, bad = folder / "good.nc", folder / "bad.nc"
+    synthetic_posterior(data).save(good)
+    synthetic_posterior(data, chain_shift=1.0).save(bad)  # the object claims ok; load knows
+    data.to_csv(folder / "runs.csv", index=False)
+    return good, bad, folder / "runs.csv"
+
+
+@pytest.mark.parametrize(
+    "command, where",
+    [("forecast", ["--at", "N=70e9,D=1.4e12"]), ("allocate", ["--C", "5.76e23"])],
+)
+def test_a_failed_fit_gives_no_numbers_without_force(saved_fits, capsys, command, where):
+    good, bad, _ = saved_fits
+    assert main([command, str(bad), *where, "--json"]) == EXIT_NOT_CONVERGED
+    out, err = capsys.readouterr()
+    assert out == "" and "FAILED its diagnostics; no numbers without --force" in err
+    assert "R-hat above 1.01 for ['alpha']" in err and "Remedy:" in err
+    assert main([command, str(bad), *where, "--json", "--force"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) and "numbers follow (--force), do not trust them" in err
+    assert main([command, str(good), *where, "--json"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("seed", ["-1", "1.5", "abc", str(2**63), str(2**70)])
+def test_seeds_are_checked_before_sampling(saved_fits, capsys, no_sampling, seed):
+    _, _, csv = saved_fits
+    argv = ["fit", str(csv), "--law", "chinchilla", "--out", str(csv.with_name("o.nc"))]
+    assert run([*argv, "--seed", seed]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert "--seed: must be an integer in [0, 2**63)" in err and "Traceback" not in err
+    assert not no_sampling
+    assert run(["compare", str(csv), str(csv), "--seed", seed]) == EXIT_USER_ERROR
+
+
+def test_out_must_not_be_the_input_and_may_be_dev_null(saved_fits, monkeypatch, capsys):
+    good, _, csv = saved_fits
+    before = csv.read_bytes()
+    calls = []
+    monkeypatch.setattr(bayescale, "fit", lambda *a, **k: calls.append(1) or bayescale.load(good))
+    argv = ["fit", str(csv), "--law", "chinchilla", "--json"]
+    assert run([*argv, "--out", str(csv)]) == EXIT_USER_ERROR
+    assert "is the input table" in capsys.readouterr().err and not calls
+    same = csv.parent / "." / csv.name  # another spelling of the same file
+    assert run([*argv, "--out", str(same)]) == EXIT_USER_ERROR and not calls
+    assert csv.read_bytes() == before
+    capsys.readouterr()
+    assert run([*argv, "--out", os.devnull]) == 0  # the fit is discarded, not a crash
+    assert calls and capsys.readouterr().err == ""

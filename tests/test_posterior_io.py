@@ -2,6 +2,7 @@
 (grouped fits too, in a new process), a loaded file is closed, a wrong ``law=`` is named, inputs
 of forecast/allocate/compute_for are checked, and a Posterior cannot be changed in place."""
 
+import dataclasses
 import json
 import os
 import pickle
@@ -9,11 +10,11 @@ import subprocess
 import sys
 import warnings
 
-import jax
 import numpy as np
 import pandas as pd
 import pytest
 from bayescale.models import chinchilla, hestness_N
+from synthetic import synthetic_posterior
 
 import bayescale as bs
 from bayescale._data import DataWarning
@@ -29,16 +30,9 @@ def epoch():
 
 @pytest.fixture(scope="module")
 def prior_post(epoch):
-    """A Posterior of prior draws (no fit): for checks of inputs and immutability."""
-    key = jax.random.PRNGKey(0)
-    draws = {
-        p.name: np.asarray(p.prior.sample(jax.random.fold_in(key, i), (2, 50)))
-        for i, p in enumerate(chinchilla.params)
-    }
-    draws["sigma"] = np.random.default_rng(0).uniform(0.04, 0.06, (2, 50))
-    return bs.Posterior(
-        law=chinchilla, noise="normal", data=epoch, draws=draws, stats={}, settings={"a": 1}
-    )
+    """A Posterior of prior draws (no fit) whose diagnostics pass: for checks of inputs,
+    immutability and files (see tests/synthetic.py)."""
+    return synthetic_posterior(epoch)
 
 
 def _rewrite(src, dst, edit):
@@ -268,12 +262,12 @@ def test_draws_stats_and_settings_are_read_only(prior_post):
     with pytest.raises(TypeError):
         prior_post.draws["x"] = 1
     with pytest.raises(TypeError):
-        prior_post.settings["a"] = 2
+        prior_post.settings["a"] = 2  # a read-only mapping
     with pytest.raises(TypeError):
         prior_post.stats["diverging"] = np.zeros(3)
     with pytest.raises(ValueError, match="read-only"):
         prior_post.draws["alpha"][0, 0] = 99.0
-    assert prior_post.settings == {"a": 1} and "x" not in prior_post.draws
+    assert "a" not in prior_post.settings and "x" not in prior_post.draws
 
 
 def test_the_data_table_cannot_change_the_fit(prior_post):
@@ -341,3 +335,112 @@ def test_a_fit_with_replaced_priors_loads_with_those_priors(prior_post, tmp_path
     assert bs.load(tmp_path / "custom.nc", law=custom_law).law is custom_law
     prior_post.save(tmp_path / "default.nc")
     assert bs.load(tmp_path / "default.nc").law is chinchilla
+
+
+# ------------------------------------------------------------------ 8. the verdict follows the fit
+
+
+def _nan(a):
+    return a * np.nan
+
+
+def _edit_group(tree, group, **changes):
+    import xarray as xr
+
+    ds = tree[group].to_dataset()
+    tree[group] = xr.DataTree(ds.assign(**{k: f(ds[k]) for k, f in changes.items()}))
+
+
+def test_load_recomputes_the_verdict_from_the_draws(epoch, tmp_path):
+    """A file cannot vouch for itself: a fit whose chains disagree loads as failed even when
+    its file (or the object saved) says it passed; NaN draws and missing sampler statistics
+    fail it too. Problems a file records beyond the recomputed ones are kept."""
+    bad = synthetic_posterior(epoch, chain_shift=1.0)  # claims ok; its chains disagree
+    assert bad.ok
+    bad.save(tmp_path / "bad.nc")
+    back = bs.load(tmp_path / "bad.nc")
+    assert not back.ok and any("R-hat above 1.01 for ['alpha']" in p for p in back.problems)
+    honest = dataclasses.replace(bad, problems=back.problems)
+    honest.save(tmp_path / "honest.nc")
+    edited = tmp_path / "edited.nc"
+    _rewrite(tmp_path / "honest.nc", edited, lambda t: t.attrs.update(problems="[]"))
+    assert bs.load(edited).problems == back.problems
+
+    good = synthetic_posterior(epoch)
+    good.save(tmp_path / "good.nc")
+    assert bs.load(tmp_path / "good.nc").ok
+    nan = tmp_path / "nan.nc"
+    _rewrite(tmp_path / "good.nc", nan, lambda t: _edit_group(t, "posterior", alpha=_nan))
+    problems = bs.load(nan).problems
+    assert len(problems) == 1 and problems[0].startswith("non-finite draws of ['alpha']")
+    no_stats = tmp_path / "no_stats.nc"
+    _rewrite(tmp_path / "good.nc", no_stats, lambda t: t.__delitem__("sample_stats"))
+    (problem,) = bs.load(no_stats).problems
+    assert "holds no sampler statistics ['diverging', 'n_steps', 'energy']" in problem
+    extra = dataclasses.replace(good, problems=("a check of the fit that needs more than draws",))
+    extra.save(tmp_path / "extra.nc")
+    assert bs.load(tmp_path / "extra.nc").problems == extra.problems
+
+
+@pytest.mark.parametrize(
+    "group, var, change, match",
+    [
+        ("constant_data", "N", lambda a: a * -1.0, r"observed column 'N' holds values no fit"),
+        ("constant_data", "D", lambda a: a.where(a.row != 3), r"'D' .* row\(s\) \[3\]: \[nan\]"),
+        ("observed_data", "obs", lambda a: a * np.inf, r"observed column 'loss' holds values"),
+        ("posterior", "beta", lambda a: a.astype(complex), r"draws of 'beta' holds complex128"),
+        ("sample_stats", "energy", lambda a: a.astype(str), r"statistic 'energy' holds <U"),
+    ],
+)
+def test_load_rejects_data_and_draws_no_fit_has(prior_post, tmp_path, group, var, change, match):
+    prior_post.save(tmp_path / "good.nc")
+    edited = tmp_path / "edited.nc"
+    _rewrite(tmp_path / "good.nc", edited, lambda t: _edit_group(t, group, **{var: change}))
+    with pytest.raises(ValueError, match="corrupted or incomplete bayescale file") as caught:
+        bs.load(edited)
+    assert caught.match(match)
+
+
+def test_results_of_a_failed_fit_warn_at_the_callers_line(prior_post):
+    failed = dataclasses.replace(
+        prior_post, problems=("R-hat above 1.01 for ['alpha']. Remedy: increase num_warmup.",)
+    )
+    calls = [
+        lambda p: p.forecast(N=7e10, D=1.4e12),
+        lambda p: p.allocate(5.76e23),
+        lambda p: p.compute_for(2.0),
+    ]
+    for call in calls:
+        with pytest.warns(bs.ConvergenceWarning, match="FAILED its diagnostics") as caught:
+            call(failed)
+        (warning,) = [w for w in caught if issubclass(w.category, bs.ConvergenceWarning)]
+        assert warning.filename == __file__
+        assert "R-hat above 1.01 for ['alpha']" in str(warning.message)
+        assert "Remedy: increase num_warmup" in str(warning.message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", bs.ConvergenceWarning)
+        for call in calls:
+            call(prior_post)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, 2**70, 1.5, "abc", True, None])
+def test_seeds_are_checked(prior_post, seed):
+    expected = ValueError if isinstance(seed, int) and not isinstance(seed, bool) else TypeError
+    with pytest.raises(expected, match=r"seed must be an integer in \[0, 2\*\*63\)"):
+        prior_post.forecast(N=7e10, D=1.4e12, seed=seed)
+
+
+def test_save_leaves_out_the_pointwise_log_likelihood(prior_post, tmp_path):
+    """Chains x draws x rows numbers: recomputed on demand, stored only when asked for."""
+    import xarray as xr
+
+    prior_post.save(tmp_path / "small.nc")
+    prior_post.save(tmp_path / "full.nc", log_likelihood=True)
+    with xr.open_datatree(tmp_path / "small.nc", engine="h5netcdf") as tree:
+        assert "log_likelihood" not in tree.children
+    with xr.open_datatree(tmp_path / "full.nc", engine="h5netcdf") as tree:
+        ll = tree["log_likelihood"]["obs"].to_numpy()
+    np.testing.assert_array_equal(ll, prior_post.log_likelihood)
+    np.testing.assert_array_equal(bs.load(tmp_path / "small.nc").log_likelihood, ll)
+    small, full = (os.path.getsize(tmp_path / f) for f in ("small.nc", "full.nc"))
+    assert small < full / 4
