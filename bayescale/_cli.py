@@ -198,14 +198,18 @@ def _check_out_file(path: str, data: str) -> None:
 
 
 def _table_options(args) -> dict:
-    """``read_table``'s data options from ``--units``, ``--dropna`` and ``--drop-duplicates``."""
-    units: dict[str, float] = {}
-    for spec in args.units or []:
-        for name, factor in spec:
-            if name in units:
-                raise ValueError(f"--units names column {name!r} twice")
-            units[name] = factor
-    return {"units": units, "dropna": args.dropna, "drop_duplicates": args.drop_duplicates}
+    """``read_table``'s data options from ``--units``, ``--max``, ``--dropna`` and
+    ``--drop-duplicates``."""
+    options = {"dropna": args.dropna, "drop_duplicates": args.drop_duplicates}
+    for flag, key in (("units", "units"), ("max", "max_values")):
+        values: dict[str, float] = {}
+        for spec in getattr(args, flag) or []:
+            for name, value in spec:
+                if name in values:
+                    raise ValueError(f"--{flag} names column {name!r} twice")
+                values[name] = value
+        options[key] = values
+    return options
 
 
 def cmd_fit(args) -> int:
@@ -368,20 +372,30 @@ def _seed(text: str) -> int:
         ) from None
 
 
-def _units(text: str) -> list[tuple[str, float]]:
-    out = []
-    for item in text.split(","):
-        name, sep, value = item.partition("=")
-        try:
-            factor = float(value)
-        except ValueError:
-            factor = math.nan
-        if not sep or not name.strip() or not (math.isfinite(factor) and factor > 0):
-            raise argparse.ArgumentTypeError(
-                f"expected COL=FACTOR with a positive number, e.g. N=1e9; got {item!r}"
-            )
-        out.append((name.strip(), factor))
-    return out
+def _pairs(what: str, example: str, *, infinite: bool = False):
+    """A parser of ``COL=NUMBER[,COL=NUMBER...]`` with positive numbers (``inf`` allowed when
+    ``infinite``)."""
+
+    def parse(text: str) -> list[tuple[str, float]]:
+        out = []
+        for item in text.split(","):
+            name, sep, value = item.partition("=")
+            try:
+                number = float(value)
+            except ValueError:
+                number = math.nan
+            valid = number > 0 and (math.isfinite(number) or (infinite and number == math.inf))
+            if not sep or not name.strip() or not valid:
+                raise argparse.ArgumentTypeError(
+                    f"expected COL={what} with a positive number, e.g. {example}; got {item!r}"
+                )
+            out.append((name.strip(), number))
+        return out
+
+    return parse
+
+
+_units = _pairs("FACTOR", "N=1e9")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -415,6 +429,14 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="COL=FACTOR",
             help="the column holds multiples of FACTOR, e.g. N=1e9 for billions of "
             "parameters (repeatable, or comma-separated)",
+        )
+        p.add_argument(
+            "--max",
+            action="append",
+            type=_pairs("BOUND", "N=1e16", infinite=True),
+            metavar="COL=BOUND",
+            help="raise the plausible upper bound of a column (raw units, after --units; "
+            "defaults: N 1e15 parameters, D and U 1e17 tokens, C 1e30 FLOPs; inf: none)",
         )
         p.add_argument(
             "--dropna",
@@ -531,6 +553,11 @@ def _cli_phrasing(message: str) -> str:
     message = re.sub(
         r"units=\{'([^']+)': ([^}]+)\}",
         lambda m: f"--units {m[1]}={'0.693147' if m[2] == 'math.log(2)' else m[2]}",
+        message,
+    )
+    message = re.sub(
+        r"max_values=\{'([^']+)': ([^}]+)\} \(validate, read_table\).*\(command line\)",
+        lambda m: f"--max {m[1]}={m[2]}",
         message,
     )
     return message.replace("dropna=True", "--dropna").replace(

@@ -7,7 +7,10 @@ for what may be legitimate):
 =================================  =========================================================
 input                              outcome
 =================================  =========================================================
-not a DataFrame                    DataError
+not a pandas DataFrame             converted when it is another DataFrame library's table
+                                   (polars, pyarrow: ``to_pandas()``, the Arrow stream or the
+                                   DataFrame interchange protocol); else DataError saying how
+                                   to convert it
 no rows / header only              DataError ("the table has no rows")
 more than ``max_rows`` rows         DataError (default 1,000,000: a scaling-law table is one
                                    row per training run; aggregate or subsample per-step logs)
@@ -15,6 +18,7 @@ missing / misspelled column        DataError with a "did you mean" hint (case, w
                                    close spelling)
 duplicated column name             DataError
 strings in a numeric column        DataError naming the rows and a bad value
+complex numbers                    DataError (the imaginary part is never dropped silently)
 NaN / None / inf                   DataError naming the rows (or dropped and reported when
                                    ``dropna=True``)
 zero or negative input             DataError (inputs are counts); also for the target when
@@ -22,6 +26,12 @@ zero or negative input             DataError (inputs are counts); also for the t
 counts in billions / log10         DataError when a count column (N, D, C, U) never reaches a
                                    raw count (its largest value below 1e5 params, 1e6 tokens,
                                    1e12 FLOPs)
+values no training run has         DataError above a plausible upper bound (below), after
+                                   ``units``: ``units={"N": 1e9}`` applied to raw counts, FLOPs
+                                   in the ``N`` column, 1e300. Raise a bound with
+                                   ``max_values={"N": 1e16}`` (or ``data.attrs["max_values"]``,
+                                   which :func:`bayescale.fit` honours; ``--max`` on the
+                                   command line); ``math.inf`` turns it off
 mixed units within a column        DataError when the sorted values of a count column jump by
                                    more than 5 decades (e.g. some rows in billions); with
                                    ``group``, names the group whose values sit apart
@@ -41,6 +51,20 @@ loss in bits / perplexity          DataWarning (heuristic): a column name or ``a
 Nothing is dropped unless asked; every drop is reported by a :class:`DataWarning` and recorded in
 ``attrs["dropped"]`` of the returned table. Declared units (``units={"D": 1e9}``: the column holds
 billions) are multiplied in before any check.
+
+Plausible upper bounds (:data:`PLAUSIBLE_MAX`), in raw units, about three decades above the
+largest published training runs (~2e12 parameters, ~4e13 tokens, ~5e26 FLOPs, ~1e7 steps):
+
+=======================  ==========  ===================================
+column                   bound       unit
+=======================  ==========  ===================================
+``N``                    1e15        parameters
+``D``, ``U``             1e17        tokens (unique tokens for ``U``)
+``C``, ``C_train``,      1e30        FLOPs
+``C_test``
+``S``                    1e10        optimizer steps
+``B``                    1e10        batch size (tokens or sequences)
+=======================  ==========  ===================================
 """
 
 from __future__ import annotations
@@ -77,6 +101,28 @@ class DataWarning(UserWarning):
 # the smallest published language-model ladders start near 1e6 parameters and 1e8 tokens.
 _RAW_COUNT_FLOOR = {"N": 1e5, "D": 1e6, "C": 1e12, "U": 1e6}
 _SCALE_HINT = {"N": "parameters", "D": "tokens", "C": "FLOPs", "U": "unique tokens"}
+# Above these no training run has been (see the module docstring): a value beyond is a unit
+# error (units={"N": 1e9} on raw counts), another quantity in the column (FLOPs as N), or junk.
+PLAUSIBLE_MAX = {
+    "N": 1e15,
+    "D": 1e17,
+    "U": 1e17,
+    "C": 1e30,
+    "C_train": 1e30,
+    "C_test": 1e30,
+    "S": 1e10,
+    "B": 1e10,
+}
+_BOUND_HINT = {
+    "N": "parameters (the largest models have ~2e12)",
+    "D": "tokens (the largest runs train on ~4e13)",
+    "U": "unique tokens (the largest corpora hold ~1e14)",
+    "C": "FLOPs (the largest runs used ~5e26)",
+    "C_train": "FLOPs (the largest runs used ~5e26)",
+    "C_test": "FLOPs",
+    "S": "optimizer steps (the longest runs take ~1e7)",
+    "B": "batch size",
+}
 # Sorted values of a count column jumping by more than this many decades: mixed units (raw vs
 # millions/billions). Real ladders are dense in log scale (steps of < 1 decade).
 _UNIT_GAP_DECADES = 5.0
@@ -121,6 +167,8 @@ def _column(df: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _numeric(series: pd.Series, name: str) -> np.ndarray:
+    if pd.api.types.is_complex_dtype(series):
+        raise DataError(_complex_message(name, series))
     if pd.api.types.is_bool_dtype(series):
         raise DataError(f"column {name!r} holds booleans (True/False), not numbers")
     if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_timedelta64_dtype(series):
@@ -128,6 +176,8 @@ def _numeric(series: pd.Series, name: str) -> np.ndarray:
     if pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series):
         return series.to_numpy(dtype=np.float64, na_value=np.nan)  # the common case, fast
     coerced = pd.to_numeric(series, errors="coerce")
+    if pd.api.types.is_complex_dtype(coerced):
+        raise DataError(_complex_message(name, coerced))
     bad = coerced.isna().to_numpy() & series.notna().to_numpy()
     if bad.any():
         first = np.flatnonzero(bad)[0]
@@ -136,6 +186,90 @@ def _numeric(series: pd.Series, name: str) -> np.ndarray:
             f"{series.iloc[first]!r}"
         )
     return coerced.to_numpy(dtype=np.float64)
+
+
+def _complex_message(name: str, series: pd.Series) -> str:
+    values = series.to_numpy().astype(complex)
+    imaginary = np.imag(values) != 0
+    where = "all imaginary parts are 0"
+    if imaginary.any():
+        first = complex(values[np.flatnonzero(imaginary)[0]])
+        where = f"row(s) {_rows(imaginary, series.index)} have an imaginary part, e.g. {first:g}"
+    return (
+        f"column {name!r} holds complex numbers ({where}); bayescale fits real numbers: pass "
+        "the real values (np.real(...) if the imaginary parts are rounding)"
+    )
+
+
+def as_pandas(data: Any) -> pd.DataFrame:
+    """``data`` as a pandas DataFrame: as it is, or converted from another DataFrame library's
+    table (``to_pandas()``: polars, pyarrow; the Arrow C stream; the DataFrame interchange
+    protocol); else a DataError saying how to convert it."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    kind = f"{type(data).__module__.split('.')[0]}.{type(data).__name__}"
+    try:
+        if callable(getattr(data, "to_pandas", None)):
+            out = data.to_pandas()
+        elif hasattr(data, "__arrow_c_stream__"):
+            import pyarrow as pa
+
+            out = pa.table(data).to_pandas()
+        elif hasattr(data, "__dataframe__"):
+            with warnings.catch_warnings():  # pandas deprecates the protocol, not its users
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.simplefilter("ignore", FutureWarning)
+                out = pd.api.interchange.from_dataframe(data)
+        else:
+            out = None
+    except Exception as err:  # noqa: BLE001 -- any conversion failure: say how to convert
+        raise DataError(
+            f"could not convert the {kind} table to a pandas DataFrame ({type(err).__name__}: "
+            f"{err}); convert it yourself, e.g. table.to_pandas()"
+        ) from err
+    if isinstance(out, pd.DataFrame):
+        return out
+    hint = "pd.DataFrame(data)" if isinstance(data, Mapping | list) else "a pandas DataFrame"
+    if isinstance(data, str | os.PathLike):
+        hint = "the table: read a file with bayescale.read_table(path)"
+    raise DataError(
+        f"expected a table (a pandas DataFrame, or a polars/pyarrow table), got {kind}; pass {hint}"
+    )
+
+
+def _check_plausible(name: str, values: np.ndarray, index: pd.Index, bound: float) -> None:
+    """A DataError for values above the plausible ``bound`` of column ``name``."""
+    high = values > bound
+    if not high.any():
+        return
+    unit = _BOUND_HINT.get(name, "units")
+    raise DataError(
+        f"column {name!r} holds {values[high].max():g} at row(s) {_rows(high, index)}: above "
+        f"{bound:g} {unit}, more than any training run. Check the unit (units={{{name!r}: "
+        f"1e9}} on raw counts?) and that the column holds {_SCALE_HINT.get(name, name)}, not "
+        f"another quantity (FLOPs in N?). If the values are right, raise the bound: "
+        f"max_values={{{name!r}: {10 * values.max():.0e}}} (validate, read_table), "
+        f"data.attrs['max_values'] = {{...}} (fit), or --max {name}=... (command line)."
+    )
+
+
+def _bounds(data: pd.DataFrame, max_values: Mapping[str, float] | None) -> dict[str, float]:
+    """The plausible upper bounds in force: the defaults, then ``data.attrs["max_values"]``
+    (kept by a table validated with raised bounds), then ``max_values``."""
+    bounds = dict(PLAUSIBLE_MAX)
+    for source in (data.attrs.get("max_values"), max_values):
+        if source is None:
+            continue
+        if not isinstance(source, Mapping):
+            raise DataError(f"max_values must map column names to bounds, got {source!r}")
+        for name, bound in source.items():
+            if not (is_real_number(bound) and bound > 0 and not math.isnan(bound)):
+                raise DataError(
+                    f"max_values[{name!r}] must be a positive number (math.inf: no bound), got "
+                    f"{bound!r}"
+                )
+            bounds[name] = float(bound)
+    return bounds
 
 
 def is_real_number(value: object) -> bool:
@@ -230,6 +364,7 @@ def validate(
     drop_duplicates: bool = False,
     dropna: bool = False,
     max_rows: int = MAX_ROWS,
+    max_values: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Check a measurement table and return a clean float64 copy of the needed columns.
 
@@ -252,16 +387,22 @@ def validate(
         dropna: Drop rows with a missing/NaN/inf value in a needed column (reported);
             by default they are an error.
         max_rows: Largest table accepted.
+        max_values: Raised (or lowered) plausible upper bounds per column, in raw units after
+            ``units``, e.g. ``{"N": 1e16}``; ``math.inf`` removes a bound. Defaults:
+            :data:`PLAUSIBLE_MAX` (see the module docstring); ``data.attrs["max_values"]``
+            applies too, so a table validated with raised bounds passes again in
+            :func:`bayescale.fit`.
 
     Returns:
         A new DataFrame with exactly ``[*inputs, target]`` (plus ``group``) as float64, same
-        index; ``attrs["dropped"]`` lists the rows dropped on request (empty otherwise).
+        index; ``attrs["dropped"]`` lists the rows dropped on request (empty otherwise), and
+        ``attrs["max_values"]`` the bounds raised from their defaults.
 
     Raises:
         DataError: naming the column and the rows of the first problem found.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(f"expected a pandas DataFrame, got {type(data).__name__}")
+    data = as_pandas(data)
+    bounds = _bounds(data, max_values)
     inputs = list(inputs)
     units = dict(units or {})
     columns = [*inputs, target] + ([group] if group and group not in inputs else [])
@@ -323,6 +464,8 @@ def validate(
                     f"column {name!r} must be positive; row(s) {_rows(nonpos, index)} "
                     f"hold {values[nonpos][:3].tolist()}"
                 )
+        if name in inputs and name in bounds:
+            _check_plausible(name, values, index, bounds[name])
         out[name] = values
     if len(index) < min_rows:
         raise DataError(
@@ -381,6 +524,9 @@ def validate(
     if "loss" in target.lower():  # the bits/perplexity hints are about cross-entropy loss
         _loss_unit_hints(data, target, out[target], declared=target in units)
     frame.attrs["dropped"] = dropped
+    raised = {k: v for k, v in bounds.items() if v != PLAUSIBLE_MAX.get(k)}
+    if raised:
+        frame.attrs["max_values"] = raised
     return frame
 
 
@@ -401,6 +547,42 @@ def validate_for_law(data: pd.DataFrame, law: Law, **kwargs: Any) -> pd.DataFram
         target_positive=law.link == "log",
         **kwargs,
     )
+
+
+def _text_hint(path: str, kind: str) -> str:
+    """A hint for a text table pandas read wrongly: comment lines starting with ``#``, or
+    another separator than the one expected (``;`` with decimal commas, tabs); else ""."""
+    if kind == "parquet":
+        return ""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            head = [line.rstrip("\r\n") for line in fh.readlines(8192)]
+    except OSError:
+        return ""
+    lines = [line for line in head if line.strip()]
+    if not lines:
+        return ""
+    if any(line.lstrip().startswith("#") for line in lines[:5]):
+        return (
+            "; hint: lines starting with '#' look like comments, which a table file cannot "
+            "hold: remove them (or read the file with pd.read_csv(path, comment='#') and pass "
+            "the table)"
+        )
+    sep = "\t" if kind == "tsv" else ","
+    header = lines[0]
+    for other, name in ((";", "';'"), ("\t", "tab"), (",", "','"), ("|", "'|'")):
+        if other != sep and other in header and sep not in header:
+            decimal = ""
+            if other == ";" and re.search(r"\d,\d", " ".join(lines)):
+                decimal = ", decimal=','"
+            expected = "tab" if kind == "tsv" else repr(sep)
+            return (
+                f"; hint: the header {header[:60]!r} looks {name}-separated, not "
+                f"{expected}-separated: save the file comma-separated (.csv) or tab-separated "
+                f"(.tsv), or read it with pd.read_csv(path, sep={other!r}{decimal}) and pass "
+                "the table"
+            )
+    return ""
 
 
 _READERS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -457,9 +639,13 @@ def read_table(
     except pd.errors.EmptyDataError as err:
         raise DataError(f"{path}: the file is empty ({err})") from err
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as err:
-        raise DataError(f"{path}: unreadable as {kind} ({type(err).__name__}: {err})") from err
+        raise DataError(
+            f"{path}: unreadable as {kind} ({type(err).__name__}: {err}){_text_hint(path, kind)}"
+        ) from err
     if len(df) == 0:
-        raise DataError(f"{path}: the file has a header {list(df.columns)} but no rows")
+        raise DataError(
+            f"{path}: the file has a header {list(df.columns)} but no rows{_text_hint(path, kind)}"
+        )
     if law is not None:
         inputs = law.inputs if inputs is None else inputs
         target = law.target if target is None else target
@@ -470,6 +656,6 @@ def read_table(
             df = validate(df, inputs, target or "loss", **kwargs)
         except DataError as err:
             line = " (row r is line r + 2 of the file)" if kind != "parquet" else ""
-            raise DataError(f"{path}: {err}{line}") from None
+            raise DataError(f"{path}: {err}{line}{_text_hint(path, kind)}") from None
     df.attrs["source"] = path
     return df

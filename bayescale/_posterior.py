@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from ._allocation import allocate_draws, compute_for_loss
-from ._data import _RAW_COUNT_FLOOR, _SCALE_HINT, DataWarning, check_seed, is_real_number
+from ._data import (
+    _RAW_COUNT_FLOOR,
+    _SCALE_HINT,
+    PLAUSIBLE_MAX,
+    DataWarning,
+    check_seed,
+    is_real_number,
+)
 from ._diagnostics import ConvergenceWarning, check_draws, convergence_table
 from ._law import Law
 from ._model import OBS_SITE, build_model, noise_params
@@ -57,14 +64,30 @@ def _check_flops_per_param_token(k: Any) -> None:
         )
 
 
+def _real_array(name: str, value: Any, must: str) -> np.ndarray:
+    """``value`` as a float64 array (at least 1-d), or a ValueError "{name} must be {must}":
+    complex values are refused, not cut to their real part."""
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError):  # ragged nesting
+        raw = None
+    if raw is not None and np.iscomplexobj(raw):
+        raise ValueError(
+            f"{name} holds complex numbers ({_show(raw, fmt=_complex)}): give real numbers"
+        )
+    try:
+        return np.atleast_1d(np.asarray(value if raw is None else raw, np.float64))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be {must}, got {value!r}") from None
+
+
+def _complex(value: Any) -> str:
+    return f"{complex(value):g}"
+
+
 def _positive_array(name: str, value: Any, what: str) -> np.ndarray:
     """``value`` as a flat float64 array of finite positive numbers, or a ValueError naming it."""
-    try:
-        a = np.atleast_1d(np.asarray(value, np.float64))
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be {what}: a number or array of numbers, got {value!r}"
-        ) from None
+    a = _real_array(name, value, f"{what}: a number or array of numbers")
     if a.size == 0:
         raise ValueError(f"{name} is empty: give at least one value")
     bad = a[~(np.isfinite(a) & (a > 0))]
@@ -85,8 +108,9 @@ def _checked_targets(
     return values
 
 
-def _show(values: np.ndarray, most: int = 5) -> str:
-    head = ", ".join(f"{v:g}" for v in values.reshape(-1)[:most])
+def _show(values: np.ndarray, most: int = 5, fmt=None) -> str:
+    fmt = fmt or (lambda v: f"{v:g}")
+    head = ", ".join(fmt(v) for v in values.reshape(-1)[:most])
     return f"[{head}{', ...' if values.size > most else ''}]"
 
 
@@ -100,6 +124,21 @@ def _warn_scaled(name: str, values: np.ndarray, *, stacklevel: int) -> None:
             f"{name!r} looks scaled (largest value {values.max():g}, below {floor:g}): bayescale "
             f"expects raw counts of {_SCALE_HINT[name]}, not millions or billions of them "
             "(N=7e10 for a 70B model, not 70); multiply by the unit",
+            DataWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
+def _warn_implausible(name: str, values: np.ndarray, *, stacklevel: int) -> None:
+    """Warn where input ``name`` exceeds the plausible bound :func:`bayescale.validate` applies
+    to data (1e15 parameters, 1e17 tokens, 1e30 FLOPs...): a forecast there is a unit error or
+    an extrapolation by many decades. ``stacklevel`` counts from the caller of this one."""
+    bound = PLAUSIBLE_MAX.get(name)
+    if bound is not None and values.max() > bound:
+        warnings.warn(
+            f"{name!r} = {values.max():g} is above {bound:g}, more than any training run has: "
+            "check its unit (raw counts, not multiplied twice); a forecast there extrapolates "
+            "far beyond any data",
             DataWarning,
             stacklevel=stacklevel + 1,
         )
@@ -239,8 +278,12 @@ class Posterior:
         """One row per parameter: mean, sd, median, equal-tailed interval, R-hat, ESS.
 
         Args:
-            level: Probability mass of the central interval (default 0.95).
+            level: Probability mass of the central interval, in (0, 1) (default 0.95).
+
+        Raises:
+            ValueError: for a ``level`` that is not a number in (0, 1) (``"0.9"``, 95).
         """
+        _check_level(level)
         rows = {}
         diag = self.diagnostics
         for name, a in self.published_draws.items():
@@ -275,12 +318,7 @@ class Posterior:
             )
         arrays = {}
         for k in self.law.inputs:
-            try:
-                arrays[k] = np.atleast_1d(np.asarray(inputs[k], np.float64))
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"input {k!r} must be a number or an array of numbers, got {inputs[k]!r}"
-                ) from None
+            arrays[k] = _real_array(f"input {k!r}", inputs[k], "a number or an array of numbers")
             if arrays[k].size == 0:
                 raise ValueError(f"input {k!r} is empty: give at least one value")
         try:
@@ -298,6 +336,7 @@ class Posterior:
                 raise ValueError(f"input {k!r} must be finite and positive, got {_show(bad)}")
         for k in self.law.inputs:
             _warn_scaled(k, arrays[k], stacklevel=stacklevel)
+            _warn_implausible(k, arrays[k], stacklevel=stacklevel)
         return x
 
     def forecast(self, *, level: float = 0.9, seed: int = 0, **inputs: Any) -> pd.DataFrame:
@@ -411,6 +450,7 @@ class Posterior:
         C = _checked_targets("C", C, "FLOP budgets", level, flops_per_param_token)
         check_seed(seed)
         _warn_scaled("C", C, stacklevel=2)
+        _warn_implausible("C", C, stacklevel=2)
         self._warn_if_failed("allocation", stacklevel=2)
         post = self
         if group is not _NO_GROUP:  # a grouped law: allocate for one group (or a new one)

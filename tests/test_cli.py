@@ -324,3 +324,35 @@ def test_out_must_not_be_the_input_and_may_be_dev_null(saved_fits, monkeypatch, 
     capsys.readouterr()
     assert run([*argv, "--out", os.devnull]) == 0  # the fit is discarded, not a crash
     assert calls and capsys.readouterr().err == ""
+
+
+def test_implausible_values_name_the_cli_flags(saved_fits, tmp_path, monkeypatch, capsys):
+    """Units of billions applied to raw counts: exit 2 before sampling, naming --max; with
+    --max the table passes, and the raised bound travels with it into the fit."""
+    good, _, csv = saved_fits
+    seen = []
+
+    def fake_fit(law, data, **kwargs):
+        seen.append(data)
+        return bayescale.load(good)
+
+    monkeypatch.setattr(bayescale, "fit", fake_fit)
+    argv = ["fit", str(csv), "--law", "chinchilla", "--out", str(tmp_path / "o.nc"), "--json"]
+    assert run([*argv, "--units", "N=1e9"]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert "above 1e+15 parameters" in err and "--max N=" in err and "max_values" not in err
+    assert not seen
+    assert run([*argv, "--units", "N=1e9", "--max", "N=inf"]) == 0
+    (data,) = seen
+    assert data.attrs["max_values"] == {"N": float("inf")}
+    assert run([*argv, "--max", "N=-1"]) == EXIT_USER_ERROR
+    assert "--max: expected COL=BOUND with a positive number" in capsys.readouterr().err
+
+
+def test_a_semicolon_table_gets_a_hint(tmp_path, capsys, no_sampling):
+    csv = tmp_path / "runs.csv"
+    CHINCHILLA_RANGE.dataset(seed=1).to_csv(csv, sep=";", index=False)
+    assert run(["fit", str(csv), "--law", "chinchilla", "--out", str(tmp_path / "o.nc")]) == 2
+    err = capsys.readouterr().err
+    assert "looks ';'-separated" in err and len(err.strip().splitlines()) == 1
+    assert not no_sampling

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -180,7 +181,13 @@ BAD_INPUTS = [
         r"the table has 12 rows, more than max_rows=11",
         {"max_rows": 11},
     ),
-    ("not a DataFrame", lambda d: d.to_dict(), bs.DataError, r"expected a pandas DataFrame", {}),
+    (
+        "not a DataFrame",
+        lambda d: d.to_dict(),
+        bs.DataError,
+        r"expected a table \(a pandas DataFrame.*pass pd.DataFrame\(data\)",
+        {},
+    ),
     (
         "duplicated rows",
         lambda d: pd.concat([d, d.iloc[[3]]], ignore_index=True),
@@ -236,6 +243,56 @@ BAD_INPUTS = [
         bs.DataError,
         r"column 'N' holds dates or durations \(datetime64",
         {},
+    ),
+    (
+        "units of billions applied to raw counts",
+        lambda d: d,
+        bs.DataError,
+        r"column 'N' holds 1\.6e\+19 at row\(s\) 0, 1, .*: above 1e\+15 parameters .*"
+        r"units=\{'N': 1e9\} on raw counts\?",
+        {"units": {"N": 1e9}},
+    ),
+    (
+        "FLOPs in the N column",
+        lambda d: d.assign(N=6 * d["N"] * d["D"]),
+        bs.DataError,
+        r"column 'N' holds .* above 1e\+15 parameters.*FLOPs in N\?",
+        {},
+    ),
+    (
+        "a value near 1e300",
+        _set("D", 3, 1e300),
+        bs.DataError,
+        r"column 'D' holds 1e\+300 at row\(s\) 3: above 1e\+17 tokens.*raise the bound",
+        {},
+    ),
+    (
+        "complex loss with imaginary parts",
+        lambda d: d.assign(loss=d["loss"] + 0.5j),
+        bs.DataError,
+        r"column 'loss' holds complex numbers \(row\(s\) 0, 1, .* imaginary part",
+        {},
+    ),
+    (
+        "complex input with zero imaginary parts",
+        lambda d: d.assign(N=d["N"].astype(complex)),
+        bs.DataError,
+        r"column 'N' holds complex numbers \(all imaginary parts are 0\)",
+        {},
+    ),
+    (
+        "complex numbers in an object column",
+        lambda d: d.assign(loss=d["loss"].astype(object) + 1j),
+        bs.DataError,
+        r"column 'loss' holds complex numbers",
+        {},
+    ),
+    (
+        "a bound that is not a number",
+        lambda d: d,
+        bs.DataError,
+        r"max_values\['N'\] must be a positive number \(math.inf: no bound\), got 'big'",
+        {"max_values": {"N": "big"}},
     ),
 ]
 
@@ -669,3 +726,99 @@ def test_load_never_unpickles(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"not a readable netCDF file"):
         bs.load(path)
     assert not marker.exists()
+
+
+# ------------------------------------------------------------------ bounds, tables, text files
+
+
+def test_plausible_bounds_can_be_raised_and_follow_the_table():
+    """A bound is raised per column (math.inf removes it); the validated table keeps the
+    raised bounds in attrs, so validating it again (as fit does) passes too."""
+    big = _good().assign(N=lambda d: d["N"] * 1e6)  # up to 1.6e16 parameters
+    with pytest.raises(bs.DataError, match="above 1e\\+15 parameters"):
+        bs.validate(big, INPUTS, TARGET)
+    out = bs.validate(big, INPUTS, TARGET, max_values={"N": 1e17})
+    assert out.attrs["max_values"] == {"N": 1e17}
+    assert len(bs.validate(out, INPUTS, TARGET)) == len(big)  # attrs carry the bound
+    tagged = big.copy()
+    tagged.attrs["max_values"] = {"N": math.inf}
+    assert len(bs.validate(tagged, INPUTS, TARGET)) == len(big)
+    assert "max_values" not in bs.validate(_good(), INPUTS, TARGET).attrs
+    with pytest.raises(bs.DataError, match=r"above 1e\+09 parameters"):
+        bs.validate(_good(), INPUTS, TARGET, max_values={"N": 1e9})  # lowered, too
+
+
+def test_the_documented_bounds_are_the_applied_ones():
+    import bayescale._data as module
+
+    rows = [line for line in module.__doc__.splitlines() if line.startswith("``")]
+    for name, bound in module.PLAUSIBLE_MAX.items():
+        documented = [r for r in rows if f"``{name}``" in r]
+        assert documented, name
+        assert f"{bound:.0e}".replace("+", "") in documented[0] or name == "C_test", name
+
+
+def test_other_dataframe_libraries_are_converted_or_named():
+    """Any table with to_pandas(), the Arrow C stream or the DataFrame interchange protocol
+    (polars, pyarrow) is converted; anything else gets a message saying what to pass."""
+    pa = pytest.importorskip("pyarrow")
+    good = _good()
+    table = pa.Table.from_pandas(good)
+
+    class InterchangeOnly:  # a table known only by the DataFrame interchange protocol
+        def __dataframe__(self, *args, **kwargs):
+            return table.__dataframe__(*args, **kwargs)
+
+    class ArrowStreamOnly:  # ... or only by the Arrow C stream (polars, DuckDB, ...)
+        def __arrow_c_stream__(self, requested_schema=None):
+            return table.__arrow_c_stream__(requested_schema)
+
+    for data in (table, InterchangeOnly(), ArrowStreamOnly()):
+        out = bs.validate(data, INPUTS, TARGET)
+        np.testing.assert_array_equal(out["N"], good["N"])
+    for data, hint in (
+        ({"N": [1.0]}, "pass pd.DataFrame(data)"),
+        ("runs.csv", "bayescale.read_table(path)"),
+        (np.zeros((3, 3)), "pass a pandas DataFrame"),
+    ):
+        head = "expected a table (a pandas DataFrame, or a polars/pyarrow table)"
+        with pytest.raises(bs.DataError, match=f"{re.escape(head)}.*{re.escape(hint)}"):
+            bs.validate(data, INPUTS, TARGET)
+
+
+@pytest.mark.parametrize(
+    "name, write, match",
+    [
+        ("semi.csv", lambda d: d.to_csv(sep=";", index=False), r"looks ';'-separated.*sep=';'\)"),
+        (
+            "euro.csv",
+            lambda d: d.to_csv(sep=";", decimal=",", index=False),
+            r"looks ';'-separated.*sep=';', decimal=','\)",
+        ),
+        (
+            "comment.csv",
+            lambda d: "# runs of 2026-11, loss in nats\n# N: parameters\n" + d.to_csv(index=False),
+            r"lines starting with '#' look like comments.*comment='#'",
+        ),
+        ("comma.tsv", lambda d: d.to_csv(index=False), r"looks ','-separated, not tab-separated"),
+    ],
+)
+def test_read_table_hints_at_separators_and_comments(tmp_path, name, write, match):
+    path = tmp_path / name
+    path.write_text(write(_good()))
+    with pytest.raises(bs.DataError, match=match):
+        bs.read_table(path, law=chinchilla)
+
+
+def test_summary_level_and_complex_inputs_are_checked(chinchilla_post):
+    with pytest.raises(ValueError, match=r"level must be a probability in \(0, 1\).*got '0.9'"):
+        chinchilla_post.summary(level="0.9")
+    with pytest.raises(ValueError, match=r"level must be a probability"):
+        chinchilla_post.summary(level=95)
+    with pytest.raises(ValueError, match=r"input 'N' holds complex numbers \(\[7e\+10\+1j\]\)"):
+        chinchilla_post.forecast(N=7e10 + 1j, D=1.4e12)
+    with pytest.raises(ValueError, match=r"C holds complex numbers"):
+        chinchilla_post.allocate(np.array([5.76e23 + 0j]))
+    with pytest.warns(bs.DataWarning, match=r"'N' = 1e\+300 is above 1e\+15") as caught:
+        chinchilla_post.forecast(N=1e300, D=1.4e12)
+    assert caught[0].filename == __file__
