@@ -38,15 +38,8 @@ def chinchilla_post(chinchilla_epoch):
     return bayescale.fit(chinchilla, chinchilla_epoch, seed=0)
 
 
-# Fragility sweep: BAYESCALE_TEST_SEED_SHIFT=k adds k to the seed of every bayescale.fit call made
-# by the tests. A test that asserts convergence at its fixed seed should pass at others too; run
-# e.g. `BAYESCALE_TEST_SEED_SHIFT=1 pytest` to find the ones that passed by the luck of one seed
-# on one CPU (XLA's floating point differs between CPUs, so the same seed samples differently).
-_SEED_SHIFT = int(os.environ.get("BAYESCALE_TEST_SEED_SHIFT", "0"))
-if _SEED_SHIFT:
-    _unshifted_fit = bayescale.fit
+# Fragility sweep: BAYESCALE_TEST_SEED_SHIFT=k adds k to the seed of every fit the tests make,
+# fit_many and leave_future_out included (see tests/seed_shift.py).
+from seed_shift import shift_seeds  # noqa: E402
 
-    def _shifted_fit(*args, seed=0, **kwargs):
-        return _unshifted_fit(*args, seed=seed + _SEED_SHIFT, **kwargs)
-
-    bayescale.fit = _shifted_fit
+shift_seeds(int(os.environ.get("BAYESCALE_TEST_SEED_SHIFT", "0")))
