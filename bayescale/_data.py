@@ -272,6 +272,29 @@ def _bounds(data: pd.DataFrame, max_values: Mapping[str, float] | None) -> dict[
     return bounds
 
 
+def check_distinct_labels(labels: Iterable[Any], column: str) -> None:
+    """Raise a DataError when two different group labels print the same (``1`` and ``"1"``,
+    ``1.0`` and ``"1.0"``): as separate groups they would be shown, and named in forecasts,
+    as one.
+
+    Args:
+        labels: The distinct labels of a group column.
+        column: The column's name, for the message.
+    """
+    seen: dict[str, Any] = {}
+    for label in labels:
+        value = label.item() if isinstance(label, np.generic) else label
+        text = str(value)
+        if text in seen and type(seen[text]) is not type(value):
+            first = seen[text]
+            raise DataError(
+                f"group column {column!r} holds labels {first!r} ({type(first).__name__}) and "
+                f"{value!r} ({type(value).__name__}), different values that print the same: "
+                f"give the column one type, e.g. data[{column!r}].astype(str)"
+            )
+        seen.setdefault(text, value)
+
+
 def is_real_number(value: object) -> bool:
     """A real number (Python or NumPy scalar), not a boolean."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
