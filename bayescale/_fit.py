@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,13 +12,37 @@ import pandas as pd
 
 from ._data import validate_for_law
 from ._diagnostics import check_convergence, check_draws, convergence_table
-from ._inference import run_nuts
+from ._inference import NutsSettings, run_nuts
 from ._law import Law
 from ._model import check_noise
 from ._posterior import Posterior
 from ._priors import apply_priors
 
 __all__ = ["fit"]
+
+
+# Escalation of a default NUTS fit that fails its diagnostics, measured on the robustness
+# battery (benchmarks/robustness.py): the failures on small or one-decade ladders are
+# divergences and low ESS in the curved region where E is weakly identified; a target
+# acceptance of 0.99 (smaller steps) with twice the warmup and draws removes most, and a deeper
+# tree limit lets the smaller steps still cross the posterior.
+_ESCALATED_SETTINGS = ("num_warmup", "num_samples", "target_accept_prob", "max_tree_depth")
+_ESCALATION = (
+    (
+        "target_accept_prob=0.99 and twice num_warmup and num_samples",
+        lambda s: dataclasses.replace(
+            s,
+            target_accept_prob=max(s.target_accept_prob, 0.99),
+            num_warmup=2 * s.num_warmup,
+            num_samples=2 * s.num_samples,
+        ),
+    ),
+)
+
+
+def _problem_names(problems) -> str:
+    """The short names of diagnostic failures ("12 divergent transitions after warmup")."""
+    return "; ".join(p.split(":")[0].split(" (")[0] for p in problems)
 
 
 def _resolve_chain_method(chain_method: str, num_chains: int) -> str:
@@ -51,6 +76,7 @@ def fit(
     units: Mapping[str, float] | None = None,
     dropna: bool = False,
     drop_duplicates: bool = False,
+    escalate: bool | None = None,
     **options: Any,
 ) -> Posterior:
     """Fit a scaling law to measurements by NUTS and return its posterior.
@@ -107,6 +133,11 @@ def fit(
             drop is reported by a :class:`DataWarning`); by default they are an error.
         drop_duplicates: Drop rows that repeat an earlier row (reported); by default they are
             kept as replicate runs and warned about.
+        escalate: When a NUTS fit fails its diagnostics, refit once with
+            ``target_accept_prob=0.99`` and twice the warmup and draws, and say so in
+            ``Posterior.notes`` (never silently). ``None`` (default): escalate when the
+            sampler settings (``num_warmup``, ``num_samples``, ``target_accept_prob``,
+            ``max_tree_depth``) are the defaults, keep settings a user chose as they are.
         **options: Settings of a method other than NUTS, e.g. ``num_bootstrap=4000`` for
             ``"hoffmann"``, ``num_inits=8`` for ``"map"`` (unknown names are rejected); for
             NUTS, ``metric_shrinkage="previous"`` shrinks each adapted dense metric towards the
@@ -183,10 +214,36 @@ def fit(
     clean = validate_for_law(data, law, **data_options)
     x = {k: clean[k].to_numpy() for k in law.inputs}
     y = clean[law.target].to_numpy()
-    draws, stats = run_nuts(jax.random.PRNGKey(seed), law, noise, x, y, settings)
-    problems = check_convergence(convergence_table(draws), stats, max_tree_depth=max_tree_depth)
+    if escalate is None:  # escalate the defaults; settings a user chose are kept as chosen
+        escalate = all(
+            getattr(settings, k) == getattr(NutsSettings(), k) for k in _ESCALATED_SETTINGS
+        )
+    notes: list[str] = []
+    problems: list[str] = []
+    steps = _ESCALATION if escalate else ()
+    for step in (None, *steps):
+        if step is not None:
+            settings = step[1](settings)
+            notes.append(
+                f"the fit failed its diagnostics ({_problem_names(problems)}); refitted with "
+                f"{step[0]}"
+            )
+        key = jax.random.PRNGKey(seed)
+        draws, stats = run_nuts(key, law, noise, x, y, settings)
+        table = convergence_table(draws)
+        problems = check_convergence(
+            table, stats, max_tree_depth=settings.max_tree_depth, warn=False
+        )
+        if not problems:
+            break
+    if problems:  # warn once, for the fit that is returned
+        check_convergence(table, stats, max_tree_depth=settings.max_tree_depth)
     problems += check_draws(law, noise, draws, stats)  # non-finite draws, priors excluding the data
+    if notes and not problems:
+        notes.append("the refitted chains passed every diagnostic")
     settings_dict = {k: v for k, v in vars(settings).items() if k != "progress"}
+    if notes:
+        settings_dict["notes"] = tuple(notes)
     return Posterior(
         law=law,
         noise=noise,

@@ -110,6 +110,49 @@ def enable_compilation_cache(path: str | os.PathLike, *, min_compile_time_s: flo
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
+# The persistent compilation cache bayescale turns on at import: at most this many bytes on disk
+# (a finite size makes JAX lock the folder, so concurrent processes are safe; least recently
+# used programs are evicted first).
+_DEFAULT_CACHE_BYTES = 2 * 1024**3
+
+
+def default_compilation_cache_dir() -> str | None:
+    """The folder of the compilation cache turned on at import, or None when switched off.
+
+    ``BAYESCALE_COMPILATION_CACHE=0`` (or ``off``) switches it off; any other value is the
+    folder. The default is ``$XDG_CACHE_HOME/bayescale/jax`` (``~/.cache/bayescale/jax``).
+    """
+    setting = os.environ.get("BAYESCALE_COMPILATION_CACHE", "").strip()
+    if setting.lower() in ("0", "off", "false", "no"):
+        return None
+    if setting:
+        return os.path.expanduser(setting)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "bayescale", "jax")
+
+
+def use_default_compilation_cache() -> str | None:
+    """Turn on the persistent compilation cache at :func:`default_compilation_cache_dir`
+    unless switched off or already configured; returns the folder in use (None: no cache).
+
+    A new process then loads compiled samplers from disk instead of recompiling them (the CLI
+    and every script's first fit). A folder that cannot be created leaves the cache off: it
+    only saves time.
+    """
+    current = jax.config.jax_compilation_cache_dir
+    if current:
+        return current
+    path = default_compilation_cache_dir()
+    if path is None:
+        return None
+    try:
+        enable_compilation_cache(path)
+    except OSError:
+        return None
+    jax.config.update("jax_compilation_cache_max_size", _DEFAULT_CACHE_BYTES)
+    return path
+
+
 def make_settings(method: str, **options: Any):
     """The settings dataclass of ``method`` with ``options`` applied (unknown ones rejected)."""
     if method not in METHODS:

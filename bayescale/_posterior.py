@@ -36,6 +36,9 @@ FORMAT_VERSION = 1
 
 _NO_GROUP = object()  # sentinel: allocate() was not asked for a group
 _AS_GIVEN = object()  # sentinel: evaluate the inputs with the fit's own law (no one group)
+# Noise draws at a point fit's one parameter draw behind its forecast's predictive interval
+# (the 5% and 95% quantiles each to about 0.015 sigma, Monte Carlo standard error).
+_POINT_NOISE_DRAWS = 20000
 
 
 def _quantiles(
@@ -185,6 +188,10 @@ class Posterior:
         seed: The seed of the fit.
         settings: Sampler settings used (a read-only mapping).
         problems: Diagnostic failures, each with a remedy; empty when the fit passed.
+        discrepancy: The law's own error beyond the data, which forecasts add there:
+            ``"auto"`` (default: learned by nested leave-future-out on the fit's own rows when
+            a forecast first needs it, see :attr:`calibration`), a
+            :class:`~bayescale.Discrepancy`, or None (intervals conditional on the law form).
     """
 
     law: Law
@@ -196,6 +203,7 @@ class Posterior:
     seed: int = 0
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    discrepancy: Any = "auto"
 
     def __post_init__(self) -> None:
         # Read-only mappings of read-only arrays: a result never changes in place.
@@ -203,6 +211,9 @@ class Posterior:
         object.__setattr__(self, "stats", _frozen_arrays(self.stats))
         object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
         object.__setattr__(self, "problems", tuple(self.problems))
+        from ._discrepancy import check_discrepancy
+
+        check_discrepancy(self.discrepancy)
 
     def __getstate__(self) -> dict[str, Any]:
         # mappingproxy does not pickle: store plain dicts (cached tables are recomputed).
@@ -250,9 +261,41 @@ class Posterior:
         return self.method not in ("nuts", "chees")
 
     @property
+    def notes(self) -> tuple[str, ...]:
+        """What the fit did beyond its settings, e.g. an automatic refit with stricter
+        sampler settings after a failed diagnostic (kept in ``settings["notes"]``)."""
+        return tuple(self.settings.get("notes", ()))
+
+    @property
     def ok(self) -> bool:
         """True when the fit passed every diagnostic (no divergences, R-hat, ESS, BFMI)."""
         return not self.problems
+
+    @functools.cached_property
+    def calibration(self):
+        r"""The law's own error beyond the data that forecasts add: a
+        :class:`~bayescale.Discrepancy`, or None when ``discrepancy=None``.
+
+        :math:`\delta(x) \sim \mathcal N(b\,d(x), (\kappa\,d(x))^2)` on the link scale,
+        :math:`d(x)` the decades beyond the data (the ``distance`` column of a forecast). With
+        ``discrepancy="auto"`` the drift :math:`b` and spread :math:`\kappa` are learned here
+        by nested leave-future-out on the fit's own rows (Laplace refits of the smaller runs,
+        scoring the larger: about 0.1 s per fold warm, plus one compilation per law, noise model
+        and row count, 5-20 s on 2 cores); see ``bayescale._discrepancy``.
+        """
+        from ._discrepancy import calibration_of
+
+        return calibration_of(self)
+
+    def with_discrepancy(self, discrepancy: Any) -> Posterior:
+        """The same fit with another law-error setting (a new Posterior; this one unchanged).
+
+        Args:
+            discrepancy: ``"auto"``, a :class:`~bayescale.Discrepancy` (e.g.
+                ``bayescale.Discrepancy.fixed(0.03)``, or another fit's :attr:`calibration`),
+                or None: forecasts then carry no law error (conditional on the law form).
+        """
+        return dataclasses.replace(self, discrepancy=discrepancy)
 
     def _warn_if_failed(self, what: str, *, stacklevel: int) -> None:
         """A :class:`ConvergenceWarning` naming the problems when the fit failed a diagnostic;
@@ -343,7 +386,8 @@ class Posterior:
         """Posterior forecast of the target at new inputs.
 
         Returns both the credible interval of the law's mean (parameter uncertainty only) and
-        the predictive interval of a new run (parameters and noise).
+        the predictive interval of a new run (parameters, noise and, beyond the data, the
+        law's own error :attr:`calibration`, which grows with the ``distance`` column).
 
         Args:
             level: Central interval probability (default 0.9).
@@ -356,7 +400,9 @@ class Posterior:
             inputs, ``median`` (of the mean law), ``mean_lower``,
             ``mean_upper``, ``pred_median``, ``pred_lower``, ``pred_upper``, and
             ``extrapolation``, the largest distance in decades outside the data's range of
-            any input, above its largest or below its smallest value (0 inside it).
+            any input, above its largest or below its smallest value (0 inside it), and
+            ``distance``, the same for the runs' scale too (compute ``N D`` for a law of ``N``
+            and ``D``): the decades beyond the data that the law's error grows with.
 
         Raises:
             ValueError: for a missing or unexpected input, an empty one, inputs whose lengths
@@ -384,7 +430,14 @@ class Posterior:
         loc = jax.vmap(lambda th: self.law.mean(th, xj))(theta)
         mean = np.asarray(_inverse_link(self.law.link, loc))
         mean = np.broadcast_to(mean, (self.num_draws, len(next(iter(x.values())))))
-        pred = self.predictive(jax.random.PRNGKey(seed), x)
+        theta_pred = self._theta_flat
+        if self.num_draws == 1:  # a point fit (MAP, Hoffmann): no parameter draws, so the
+            # predictive interval is the noise's around the point, from many noise draws at it
+            theta_pred = {k: np.repeat(v, _POINT_NOISE_DRAWS, 0) for k, v in theta_pred.items()}
+        pred = self._predictive(jax.random.PRNGKey(seed), x, theta_pred)
+        from ._discrepancy import add_discrepancy
+
+        pred, distance = add_discrepancy(self, x, pred, jax.random.PRNGKey(seed))
         m_lo, m_med, m_hi = _quantiles(mean, level)
         p_lo, p_med, p_hi = _quantiles(pred, level)
         out = pd.DataFrame(x, index=_row_index(inputs, len(m_med)))
@@ -401,15 +454,19 @@ class Posterior:
             lo, hi = self.data[k].min(), self.data[k].max()
             decades = np.maximum.reduce([decades, np.log10(x[k] / hi), np.log10(lo / x[k])])
         out["extrapolation"] = decades
+        out["distance"] = distance
         out.attrs["level"] = level
         return out
 
     def predictive(self, rng_key: jax.Array, x: Mapping[str, Any]) -> np.ndarray:
         """Posterior predictive draws of the target at inputs ``x``: ``(draws, points)``."""
+        return self._predictive(rng_key, x, self._theta_flat)
+
+    def _predictive(self, rng_key: jax.Array, x: Mapping[str, Any], theta) -> np.ndarray:
         from numpyro.infer import Predictive
 
         model = build_model(self.law, self.noise)
-        samples = {k: jnp.asarray(v) for k, v in self._theta_flat.items()}
+        samples = {k: jnp.asarray(v) for k, v in theta.items()}
         xj = {k: jnp.asarray(np.asarray(v, np.float64)) for k, v in x.items()}
         out = Predictive(model, posterior_samples=samples, return_sites=[OBS_SITE])(rng_key, xj)
         return np.asarray(out[OBS_SITE])
@@ -441,7 +498,10 @@ class Posterior:
         Returns:
             One row per budget: ``C`` and, for each of ``N_opt``, ``D_opt``,
             ``tokens_per_param`` (D*/N*), ``loss_opt``, ``a`` (dlog N*/dlog C) and ``b``
-            (dlog D*/dlog C), the median and ``_lower``/``_upper`` interval bounds.
+            (dlog D*/dlog C), the median and ``_lower``/``_upper`` interval bounds; then
+            ``loss_pred`` (with bounds), the predictive loss of a run trained at the optimum
+            (the law, its own error beyond the data and the noise: what the run will show), and
+            ``distance``, the median decades of the optimum beyond the data.
 
         Raises:
             ValueError: for budgets that are empty, not finite or not positive, a ``level``
@@ -476,6 +536,15 @@ class Posterior:
         for name in ("loss_opt", "a", "b"):
             lo, med, hi = _quantiles(np.asarray(per_draw[name]), level)
             out[name], out[f"{name}_lower"], out[f"{name}_upper"] = med, lo, hi
+        from ._discrepancy import allocation_prediction
+
+        n_opt = np.asarray(per_draw["N_opt"])
+        pred, distance = allocation_prediction(
+            self, n_opt, budget / n_opt, jax.random.PRNGKey(self.seed + 1)
+        )
+        lo, med, hi = _quantiles(pred, level)
+        out["loss_pred"], out["loss_pred_lower"], out["loss_pred_upper"] = med, lo, hi
+        out["distance"] = np.median(distance, axis=0)
         out.attrs["level"] = level
         out.attrs["flops_per_param_token"] = flops_per_param_token
         return out
@@ -698,6 +767,9 @@ class Posterior:
         priors = _priors_attr(self.law)
         if priors is not None:  # which priors a catalog law's fit used
             attrs["priors"] = priors
+        from ._discrepancy import discrepancy_attr
+
+        attrs["discrepancy"] = discrepancy_attr(self)  # the law's error beyond the data
         tree = azb.from_dict(groups, dims=dims, coords={"row": rows})
         tree.attrs.update(attrs)
         return tree
@@ -753,6 +825,7 @@ class Posterior:
                 float_format=lambda v: f"{v:.4g}"
             )
         )
+        lines += [f"note: {n}" for n in self.notes]
         lines += [f"! {p}" for p in self.problems]
         return "\n".join(lines)
 
@@ -1133,6 +1206,8 @@ def _from_tree(tree, attrs, law: Law) -> Posterior:
         if not (isinstance(stored, list) and all(isinstance(p, str) for p in stored)):
             raise ValueError(f"'problems' is not a list of strings: {attrs['problems']!r}")
         problems += tuple(p for p in stored if p not in problems)
+    from ._discrepancy import discrepancy_from_attr
+
     return Posterior(
         law=law,
         noise=noise,
@@ -1143,4 +1218,5 @@ def _from_tree(tree, attrs, law: Law) -> Posterior:
         seed=int(attrs["seed"]),
         settings=settings,
         problems=problems,
+        discrepancy=discrepancy_from_attr(attrs.get("discrepancy")),
     )
