@@ -286,3 +286,29 @@ def test_an_interrupted_cli_fit_writes_nothing(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
     assert not _files.INTERRUPTED.is_set()  # and this process writes files again
     _assert_intact(path, old)
+
+
+@pytest.mark.slow  # a real fit in a new process (~30 s on 2 cores)
+def test_ctrl_c_during_a_real_cli_fit(epoch, old_file, tmp_path):
+    """Ctrl-C while NUTS samples (the progress bar is showing): exit 130, one line, --out as it
+    was."""
+    path, old = old_file
+    csv = tmp_path / "runs.csv"
+    epoch.to_csv(csv, index=False)
+    log = tmp_path / "stderr.txt"
+    argv = ["fit", csv, "--law", "chinchilla", "--out", path, "--num-warmup", "5000"]
+    with open(log, "w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bayescale._cli", *map(str, argv)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=CHILD_ENV,
+        )
+        deadline = time.monotonic() + 240
+        while "NUTS" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == EXIT_INTERRUPTED
+    assert log.read_text().splitlines()[-1].endswith("bayescale fit: interrupted; nothing written")
+    _assert_intact(path, old)
