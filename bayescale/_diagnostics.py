@@ -311,3 +311,51 @@ def check_draws(
         category = PriorWarning if conflict else ConvergenceWarning
         warnings.warn("do not trust this fit:\n- " + "\n- ".join(problems), category, stacklevel=3)
     return problems
+
+
+# A parameter whose posterior sd is at least this share of its prior's: the data barely
+# constrain it (a well-identified parameter of a real ladder has a ratio of 0.01-0.1).
+WEAK_IDENTIFICATION_RATIO = 0.5
+
+
+def identification_hints(law, draws: dict[str, np.ndarray], data) -> list[str]:
+    """After a fit that failed its diagnostics: which parameters the data barely constrain
+    (posterior sd at least :data:`WEAK_IDENTIFICATION_RATIO` of the prior sd), how many
+    decades each input spans, and which runs would pin them.
+
+    Weakly identified parameters are the usual cause of divergences and slow mixing on small
+    ladders: the posterior then follows the prior into regions (an irreducible loss near
+    zero, an exponent near its bound) where the law's terms trade off against each other.
+    """
+    weak = []
+    for p in law.params:
+        if p.name not in draws:
+            continue
+        a = np.asarray(draws[p.name], np.float64)
+        try:
+            prior_sd = float(np.sqrt(np.asarray(p.prior.variance)))
+        except (NotImplementedError, TypeError, ValueError):
+            continue
+        if a.ndim != 2 or not np.isfinite(prior_sd) or prior_sd <= 0:
+            continue
+        ratio = float(np.std(a)) / prior_sd
+        if ratio >= WEAK_IDENTIFICATION_RATIO:
+            weak.append(f"{p.name} (posterior sd {ratio:.0%} of the prior's)")
+    if not weak:
+        return []
+    spans = {}
+    for name in law.inputs:
+        x = np.asarray(data[name], np.float64)
+        x = x[np.isfinite(x) & (x > 0)]
+        if x.size:
+            spans[name] = (float(np.log10(x.max() / x.min())), float(x.max()))
+    if not spans:
+        return []
+    narrow = min(spans, key=lambda k: spans[k][0])
+    span_text = ", ".join(f"{k} {s:.1f} decades" for k, (s, _) in spans.items())
+    return [
+        f"not identified by the data: {', '.join(weak)}; the ladder spans {span_text}. "
+        f"Remedy: add runs beyond the data, e.g. at 10x the largest {narrow} "
+        f"({10 * spans[narrow][1]:.3g}), or set an informative prior (priors='epoch' for "
+        "Chinchilla-like laws, or priors={...})."
+    ]

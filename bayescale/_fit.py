@@ -11,7 +11,12 @@ import numpyro.distributions as dist
 import pandas as pd
 
 from ._data import validate_for_law
-from ._diagnostics import check_convergence, check_draws, convergence_table
+from ._diagnostics import (
+    check_convergence,
+    check_draws,
+    convergence_table,
+    identification_hints,
+)
 from ._inference import NutsSettings, run_nuts
 from ._law import Law
 from ._model import check_noise
@@ -236,8 +241,9 @@ def fit(
         )
         if not problems:
             break
-    if problems:  # warn once, for the fit that is returned
+    if problems:  # warn once, for the fit that is returned; say what data would pin the law
         check_convergence(table, stats, max_tree_depth=settings.max_tree_depth)
+        notes += identification_hints(law, draws, clean)
     problems += check_draws(law, noise, draws, stats)  # non-finite draws, priors excluding the data
     if notes and not problems:
         notes.append("the refitted chains passed every diagnostic")
