@@ -159,7 +159,12 @@ def check_convergence(
         )
     # Names sorted: the verdict must not depend on the order the draws were stored in.
     bad_rhat = sorted(table.index[~(table["r_hat"] <= RHAT_MAX)])
-    if bad_rhat:
+    if bad_rhat and num_chains < 2:
+        problems.append(
+            "R-hat needs at least 2 chains (this fit ran 1): convergence cannot be checked. "
+            "Remedy: num_chains=4 (the default)."
+        )
+    elif bad_rhat:
         worst = float(table["r_hat"].max())
         problems.append(
             f"R-hat above {RHAT_MAX} for {bad_rhat} (worst {worst:.3f}): chains disagree. "

@@ -10,7 +10,7 @@ import jax
 import numpyro.distributions as dist
 import pandas as pd
 
-from ._data import validate_for_law
+from ._data import check_seed, validate_for_law
 from ._diagnostics import (
     check_convergence,
     check_draws,
@@ -166,6 +166,7 @@ def fit(
             f"got {type(law).__name__}"
         )
     check_noise(noise)
+    seed = check_seed(seed)
     data_options = {"units": units, "dropna": dropna, "drop_duplicates": drop_duplicates}
     if isinstance(priors, str):  # a named prior set applies to the base law of a grouped fit
         law, priors = apply_priors(law, priors), None

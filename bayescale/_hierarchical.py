@@ -683,7 +683,7 @@ def grouped_fit_inputs(
     """
     import pandas as pd
 
-    from ._data import DataError
+    from ._data import DataError, check_distinct_labels
 
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame, got {type(data).__name__}")
@@ -705,6 +705,8 @@ def grouped_fit_inputs(
     per_column = [
         [v.item() if isinstance(v, np.generic) else v for v in data[c].tolist()] for c in columns
     ]
+    for c, vals in zip(columns, per_column, strict=True):
+        check_distinct_labels(set(vals), c)  # 1 and "1" would print as one group
     keys = [_sort_key(list(set(vals))) for vals in per_column]
     if len(columns) == 1:
         values: list[Any] = per_column[0]

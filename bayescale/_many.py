@@ -42,7 +42,7 @@ from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ._approx import ApproxSettings, laplace_runner, map_runner, svi_runner
-from ._data import DataError, DataWarning, is_real_number, validate_for_law
+from ._data import DataError, DataWarning, check_seed, is_real_number, validate_for_law
 from ._diagnostics import (
     ConvergenceWarning,
     check_convergence,
@@ -299,7 +299,8 @@ def fit_one(
 
     x = {k: clean[k].to_numpy() for k in law.inputs}
     xp, yp, mask = pad_rows(x, clean[law.target].to_numpy(np.float64))
-    draws, stats = _single(method, law, noise, settings)(jax.random.PRNGKey(seed), xp, yp, mask)
+    key = jax.random.PRNGKey(check_seed(seed))
+    draws, stats = _single(method, law, noise, settings)(key, xp, yp, mask)
     draws, stats = _to_numpy(draws), _to_numpy(stats)
     problems = _problems(method, settings, draws, stats, warn=True)
     return Posterior(
@@ -416,7 +417,7 @@ def fit_many(
             xs[name][i] = c[name].to_numpy(np.float64)[idx]
         ys[i] = c[law.target].to_numpy(np.float64)[idx]
         masks[i, :n] = True
-    base = jax.random.PRNGKey(seed)
+    base = jax.random.PRNGKey(check_seed(seed))
     keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(k_pad))
     if batch_size is None and devices[0].platform == "cpu":
         batch_size = 1

@@ -31,3 +31,26 @@ def test_well_identified_parameters_get_no_hint():
     # just under the threshold is not flagged either
     sd = 0.99 * WEAK_IDENTIFICATION_RATIO * 1.0
     assert identification_hints(chinchilla, {**draws, **_draws({"log_E": sd})}, data) == []
+
+
+def test_one_chain_is_told_to_run_more_chains_not_that_r_hat_is_nan():
+    from bayescale._diagnostics import check_convergence, convergence_table
+
+    rng = np.random.default_rng(1)
+    draws = {"a": rng.standard_normal((1, 1000))}
+    stats = {
+        "diverging": np.zeros((1, 1000), bool),
+        "n_steps": np.full((1, 1000), 7),
+        "energy": rng.standard_normal((1, 1000)),
+    }
+    table = convergence_table(draws)
+    problems = check_convergence(table, stats, max_tree_depth=10, warn=False)
+    rhat = [p for p in problems if "R-hat" in p]
+    if np.isfinite(table["r_hat"]).all():  # a split R-hat of one chain is fine as it is
+        assert rhat == []
+    else:
+        assert rhat == [
+            "R-hat needs at least 2 chains (this fit ran 1): convergence cannot be checked. "
+            "Remedy: num_chains=4 (the default)."
+        ]
+        assert "nan" not in " ".join(problems)

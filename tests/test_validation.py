@@ -834,9 +834,6 @@ def test_group_labels_that_print_the_same_are_refused():
     check_distinct_labels([1, 2, "a", np.int64(3), True], "g")  # distinct when printed
 
 
-@pytest.mark.xfail(
-    strict=True, reason="grouped_fit_inputs (bayescale/_hierarchical.py) does not call it yet"
-)
 def test_a_grouped_fit_refuses_labels_that_print_the_same():
     from bayescale.models import hestness_N
 
@@ -847,3 +844,25 @@ def test_a_grouped_fit_refuses_labels_that_print_the_same():
     )
     with pytest.raises(bs.DataError, match=r"labels 1 \(int\) and '1' \(str\)"):
         grouped_fit_inputs(hestness_N, data, "g")
+
+
+@pytest.mark.parametrize(
+    "seed, error, match",
+    [
+        (
+            2**70,
+            ValueError,
+            r"seed must be an integer in \[0, 2\*\*63\), got 1180591620717411303424",
+        ),
+        (-1, ValueError, r"got -1"),
+        (1.5, TypeError, r"got 1.5 \(float\)"),
+        ("abc", TypeError, r"got 'abc' \(str\)"),
+    ],
+)
+def test_fit_and_fit_many_check_the_seed_before_anything_runs(seed, error, match):
+    with pytest.raises(error, match=match):
+        bs.fit(chinchilla, _good(), seed=seed)
+    with pytest.raises(error, match=match):
+        bs.fit(chinchilla, _good(), seed=seed, method="map")
+    with pytest.raises(error, match=match):
+        bs.fit_many(chinchilla, [_good()], seed=seed, method="map")
