@@ -1196,7 +1196,11 @@ def _from_tree(tree, attrs, law: Law) -> Posterior:
         raise ValueError(f"'settings' is not a mapping: {attrs['settings']!r}")
     method = attrs["method"]
     shape = _checked_draws("draws of", draws)
-    _checked_draws("sampler statistic", stats, shape)
+    # MCMC statistics are per draw; an approximation's (a MAP's potential, an ELBO, a Hoffmann
+    # objective) are one per fit, shaped (1, 1)
+    per_fit = {k: v for k, v in stats.items() if method not in _NEEDED_STATS and v.shape == (1, 1)}
+    _checked_draws("sampler statistic", {k: stats[k] for k in stats if k not in per_fit}, shape)
+    _checked_draws("sampler statistic", per_fit, (1, 1))
     _checked_data(law, data)
     # The verdict is recomputed from the draws: a file cannot vouch for itself. Problems the
     # file records beyond those (checks of the fit that need more than the draws) are kept.

@@ -75,8 +75,9 @@ def _round_trip(post, path):
 @pytest.mark.parametrize(
     "method, options",
     [
-        # one method in the inner loop; the others compile 10-17 s each on 2 cores
-        pytest.param("laplace", dict(num_chains=2, num_samples=100), marks=pytest.mark.slow),
+        # two methods in the inner loop (laplace: per-fit statistics beside (chain, draw)
+        # draws); the others compile 10-17 s each on 2 cores
+        ("laplace", dict(num_chains=2, num_samples=100)),
         ("map", {}),
         pytest.param(
             "svi", dict(num_chains=2, num_samples=100, svi_steps=200), marks=pytest.mark.slow
