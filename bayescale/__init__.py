@@ -105,21 +105,27 @@ __all__ += ["allocate_data_constrained", "binomial_noise"]
 from ._compare import Comparison as Comparison  # noqa: E402
 from ._compare import ParetoKWarning as ParetoKWarning  # noqa: E402
 from ._compare import compare as compare  # noqa: E402
+from ._discrepancy import Discrepancy as Discrepancy  # noqa: E402
 from ._evidence import Evidence as Evidence  # noqa: E402
 from ._evidence import SmcSettings as SmcSettings  # noqa: E402
 from ._evidence import log_evidence as log_evidence  # noqa: E402
 from ._evidence import prior_sensitivity as prior_sensitivity  # noqa: E402
 from ._lfo import leave_future_out as leave_future_out  # noqa: E402
+from ._stack import Stack as Stack  # noqa: E402
+from ._stack import stack as stack  # noqa: E402
 
 __all__ += [
     "Comparison",
+    "Discrepancy",
     "Evidence",
     "ParetoKWarning",
     "SmcSettings",
+    "Stack",
     "compare",
     "leave_future_out",
     "log_evidence",
     "prior_sensitivity",
+    "stack",
 ]
 
 # Many fits per compiled call, accelerator-shaped sampling, compile cache (issue 6).

@@ -87,6 +87,15 @@ class Comparison:
         evidence: The :class:`Evidence` estimate of each law (empty without evidence).
         notes: Caveats to read with the table (the prior dependence of the evidence, rows with
             a high Pareto k, fits that failed their diagnostics).
+        criterion: ``"loo"`` (in-sample: PSIS-LOO, WAIC, evidence) or ``"future"``
+            (leave-future-out on the ladder's largest runs). With ``"future"`` the table has
+            ``rank``, ``elpd_lfo`` (summed over cutoffs), ``se``, ``elpd_diff``, ``dse``,
+            ``weight`` (stacking of the held-out predictive densities), ``coverage`` (of the
+            central predictive interval at ``attrs["level"]``), ``median_abs_rel_error``,
+            ``n_test`` and ``elpd_lfo_<holdout>`` per cutoff; ``attrs["holdouts"]`` the cutoffs.
+        posteriors: The fits compared, by name (what :func:`bayescale.stack` mixes).
+        scores: With ``"future"``: one row per law, cutoff and held-out run
+            (:func:`bayescale._lfo.future_scores` plus ``law``).
     """
 
     table: pd.DataFrame
@@ -95,13 +104,31 @@ class Comparison:
     pareto_k: pd.DataFrame
     evidence: Mapping[str, Evidence]
     notes: tuple[str, ...] = ()
+    criterion: str = "loo"
+    posteriors: Mapping[str, Posterior] = dataclasses.field(default_factory=dict)
+    scores: pd.DataFrame | None = None
 
     @property
     def best(self) -> str:
-        """Name of the law ranked first by elpd_loo."""
+        """Name of the law ranked first (by elpd_loo, or elpd_lfo with ``by="future"``)."""
         return str(self.table.index[0])
 
+    @property
+    def criterion_label(self) -> str:
+        """What the ranking and the weights are computed from, in words."""
+        if self.criterion == "future":
+            holdouts = self.table.attrs.get("holdouts", ())
+            shown = ", ".join(f"{h:.0%}" for h in holdouts)
+            return (
+                f"by elpd_lfo: leave-future-out, refitted below and scored on the ladder's "
+                f"largest runs (top {shown} by scale); stacking weights from that score"
+            )
+        return "by elpd_loo: PSIS-LOO, in-sample fit; stacking weights from LOO"
+
     _COLUMNS = (
+        "elpd_lfo",
+        "coverage",
+        "median_abs_rel_error",
         "elpd_loo",
         "se",
         "elpd_diff",
@@ -121,12 +148,15 @@ class Comparison:
     def __repr__(self) -> str:
         with pd.option_context("display.width", 200, "display.max_columns", 30):
             body = self._short().to_string(float_format=lambda v: f"{v:.3f}")
-        lines = [f"Comparison of {len(self.table)} laws (best first, by elpd_loo)", body]
+        lines = [f"Comparison of {len(self.table)} laws (best first, {self.criterion_label})", body]
         lines += [f"! {n}" for n in self.notes]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        head = f"<p><b>Comparison of {len(self.table)} laws</b> (best first, by elpd_loo)</p>"
+        head = (
+            f"<p><b>Comparison of {len(self.table)} laws</b> (best first, "
+            f"{html.escape(self.criterion_label)})</p>"
+        )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         return (
             head
@@ -143,7 +173,12 @@ class Comparison:
             if self.bayes_factors is None
             else self.bayes_factors.to_dict(orient="index"),
             "notes": list(self.notes),
+            "criterion": self.criterion,
         }
+
+    @property
+    def _score(self) -> str:
+        return "elpd_lfo" if self.criterion == "future" else "elpd_loo"
 
     def plot(self, ax: Any = None) -> Any:
         """ELPD differences to the best law (+/- dse) with the stacking weight of each law.
@@ -167,15 +202,16 @@ class Comparison:
             fmt="o",
             color="C0",
             capsize=3,
-            label="elpd_loo difference ± se",
+            label=f"{self._score} difference ± se",
         )
         ax.axvline(0.0, color="grey", lw=0.8, ls="--")
         ax.set_yticks(pos)
         ax.set_yticklabels(
             [f"{name}\nw={w:.2f}" for name, w in zip(t.index, t["weight"], strict=True)]
         )
-        ax.set_xlabel("elpd_loo difference to the best law (nats)")
-        ax.set_title("Law comparison: PSIS-LOO and stacking weights (w)")
+        ax.set_xlabel(f"{self._score} difference to the best law (nats)")
+        what = "leave-future-out" if self.criterion == "future" else "PSIS-LOO"
+        ax.set_title(f"Law comparison: {what} and stacking weights (w)")
         ax.legend(loc="lower left", fontsize="small")
         return ax
 
@@ -278,14 +314,32 @@ def _evidence_of(post: Posterior, method: str, seed: int, settings: SmcSettings 
 def compare(
     posteriors: Mapping[str, Posterior],
     *,
+    by: str = "loo",
     evidence: bool | str = True,
     seed: int = 0,
     smc_settings: SmcSettings | None = None,
+    holdouts: tuple[float, ...] = (0.1, 0.25),
+    level: float = 0.9,
 ) -> Comparison:
-    """Compare laws fitted to the same data by PSIS-LOO, WAIC, stacking and evidence.
+    r"""Compare laws fitted to the same data by PSIS-LOO, WAIC, stacking and evidence, or by
+    how well each forecasts the ladder's own largest runs.
+
+    In-sample criteria (``by="loo"``, the default: LOO, WAIC, evidence) answer "which law
+    describes these runs"; ``by="future"`` answers "which law forecasts the next, bigger runs",
+    the question a scaling law is for. They can disagree: on public ladders LOO and the evidence
+    preferred ``kaplan_ND``, the worst extrapolator.
+
+    With ``by="future"`` each fit is repeated on the runs below the ``1 - h`` quantile of the
+    runs' scale (compute ``N D`` for laws of ``N`` and ``D``), for each holdout fraction ``h``
+    (same method, settings and padded shape, the other rows masked: no recompilation), and the
+    held-out runs are scored by their log predictive density, the law's own error beyond the
+    training rows included: :math:`\mathrm{elpd}_{lfo} = \sum_h \sum_{i \in h} \log p(y_i \mid
+    y_{<h})`. Stacking weights maximise :math:`\sum_{h,i} \log \sum_k w_k\, p_k(y_i \mid y_{<h})`
+    over the simplex (Yao et al. 2018, with leave-future-out in place of leave-one-out).
 
     Args:
         posteriors: ``{name: Posterior}``, at least two, all fitted to the same rows.
+        by: ``"loo"`` (default) or ``"future"``.
         evidence: ``"bridge"``: log evidence by bridge sampling on each fit's draws (cheap, no
             new sampling; it needs draws from the exact posterior, so not Laplace or SVI fits);
             ``"smc"``: by tempered SMC from a Student-t at the posterior mode (BlackJAX;
@@ -294,6 +348,8 @@ def compare(
             ``False``: skip it.
         seed: Seed of the evidence estimator.
         smc_settings: Settings for ``evidence="smc"``.
+        holdouts: ``by="future"``: fractions of the largest runs held out, one cutoff each.
+        level: ``by="future"``: probability of the predictive interval whose coverage is shown.
 
     Returns:
         A :class:`Comparison`; ``.table`` sorted best first.
@@ -334,6 +390,10 @@ def compare(
             "noise or both with a continuous one"
         )
     orders = _row_orders(posteriors)
+    if by == "future":
+        return _compare_future(posteriors, orders, holdouts=holdouts, level=level, seed=seed)
+    if by != "loo":
+        raise ValueError(f"by must be 'loo' (in-sample) or 'future' (leave-future-out), got {by!r}")
     if evidence not in (True, False, "bridge", "smc"):
         raise ValueError(f"unknown evidence method {evidence!r}; choose 'bridge' or 'smc'")
     if evidence == "bridge":
@@ -427,4 +487,96 @@ def compare(
         pareto_k=pareto_k,
         evidence=estimates,
         notes=tuple(notes),
+        criterion="loo",
+        posteriors=dict(posteriors),
+    )
+
+
+def stacking_weights(lpd: np.ndarray) -> np.ndarray:
+    r"""Stacking weights of ``K`` predictive distributions from pointwise log densities
+    ``lpd`` (``(rows, K)``): :math:`\arg\max_{w \in \Delta} \sum_i \log \sum_k w_k
+    e^{\mathrm{lpd}_{ik}}` (Yao et al. 2018), by L-BFGS on a softmax parameterisation."""
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp, softmax
+
+    lpd = np.asarray(lpd, np.float64)
+    k = lpd.shape[1]
+    lpd = np.where(np.isfinite(lpd), lpd, -1e10)
+
+    def objective(z):
+        log_w = z - logsumexp(z)
+        mix = logsumexp(lpd + log_w, axis=1)
+        r = np.exp(lpd + log_w - mix[:, None])  # responsibilities
+        grad = -(r.sum(axis=0) - len(lpd) * np.exp(log_w))
+        return -mix.sum(), grad
+
+    res = minimize(objective, np.zeros(k), jac=True, method="L-BFGS-B")
+    return softmax(res.x)
+
+
+def _compare_future(posteriors, orders, *, holdouts, level, seed) -> Comparison:
+    """``compare(by="future")``: leave-future-out scores, differences and stacking weights."""
+    from ._lfo import future_scores
+
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    holdouts = tuple(float(h) for h in holdouts)
+    if len(holdouts) < 1 or not all(0.0 < h < 1.0 for h in holdouts):
+        raise ValueError(f"holdouts must be fractions in (0, 1), got {holdouts}")
+    frames, notes = {}, []
+    for name, post in posteriors.items():
+        scores = future_scores(post, holdouts=holdouts, level=level, seed=seed)
+        # rows in the first fit's order (compare's row matching)
+        back = np.empty(len(orders[name]), int)
+        back[orders[name]] = np.arange(len(orders[name]))
+        scores["row"] = back[scores["row"].to_numpy()]
+        scores = scores.sort_values(["holdout", "row"], kind="stable").reset_index(drop=True)
+        frames[name] = scores
+        if not scores["ok"].all():
+            notes.append(f"{name}: a leave-future-out refit failed its diagnostics")
+    names = list(posteriors)
+    ref = frames[names[0]][["holdout", "row"]].to_numpy()
+    for name in names[1:]:
+        if not np.array_equal(frames[name][["holdout", "row"]].to_numpy(), ref):
+            raise DataError(
+                f"{name!r} and {names[0]!r} hold out different runs at the same cutoffs: their "
+                "laws order runs by different inputs; compare laws of the same inputs"
+            )
+    lpd = np.column_stack([frames[n]["lpd"].to_numpy() for n in names])
+    n = len(lpd)
+    weights = stacking_weights(lpd)
+    table = pd.DataFrame(index=pd.Index(names, name="law"))
+    table["elpd_lfo"] = lpd.sum(axis=0)
+    table["se"] = np.sqrt(n * lpd.var(axis=0, ddof=1)) if n > 1 else np.nan
+    best = int(np.argmax(table["elpd_lfo"].to_numpy()))
+    diff = lpd - lpd[:, [best]]
+    table["elpd_diff"] = diff.sum(axis=0)
+    table["dse"] = np.sqrt(n * diff.var(axis=0, ddof=1)) if n > 1 else np.nan
+    table["weight"] = weights
+    table["coverage"] = [frames[n_]["covered"].mean() for n_ in names]
+    table["median_abs_rel_error"] = [frames[n_]["abs_rel_error"].median() for n_ in names]
+    table["n_test"] = n
+    for h in holdouts:
+        table[f"elpd_lfo_{h:g}"] = [
+            frames[n_].loc[frames[n_]["holdout"] == h, "lpd"].sum() for n_ in names
+        ]
+    table = table.sort_values("elpd_lfo", ascending=False, kind="stable")
+    table.insert(0, "rank", np.arange(len(table)))
+    table.attrs.update(holdouts=holdouts, level=level, criterion="future")
+    scores = pd.concat([f.assign(law=k) for k, f in frames.items()], ignore_index=True)
+    notes.append(
+        "ranked by how well each law, refitted on the smaller runs, forecast the ladder's "
+        f"largest (top {', '.join(f'{h:.0%}' for h in holdouts)} by scale); in-sample "
+        "criteria (by='loo') answer which law describes these runs instead"
+    )
+    return Comparison(
+        table=table,
+        bayes_factors=None,
+        bayes_factors_se=None,
+        pareto_k=pd.DataFrame(index=next(iter(posteriors.values())).data.index),
+        evidence={},
+        notes=tuple(notes),
+        criterion="future",
+        posteriors=dict(posteriors),
+        scores=scores,
     )

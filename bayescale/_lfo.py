@@ -18,10 +18,10 @@ References:
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
@@ -29,7 +29,7 @@ from ._data import DataError
 from ._fit import fit
 from ._hierarchical import group_spec
 from ._law import Law
-from ._model import OBS_SITE, build_model
+from ._posterior import Posterior
 
 __all__ = ["leave_future_out"]
 
@@ -54,9 +54,15 @@ def leave_future_out(
     seed: int = 0,
     noise: str = "normal",
     flops_per_param_token: float = 6.0,
+    discrepancy: Any = "auto",
     **fit_kwargs: Any,
 ) -> pd.DataFrame:
     """Fit ``law`` on the rows with ``by < cutoff`` and score the rows at or above it.
+
+    The forecasts and densities of the held-out rows include the law's own error beyond the
+    training rows (:attr:`bayescale.Posterior.calibration`, learned on the training rows alone
+    by nested leave-future-out), as every forecast of a default fit does; ``discrepancy=None``
+    scores the law's posterior without it.
 
     Args:
         law: The law to evaluate.
@@ -70,13 +76,16 @@ def leave_future_out(
         seed: Seed of the fit and of the predictive draws.
         noise: The noise model.
         flops_per_param_token: FLOPs per parameter per token when ``C`` is computed.
+        discrepancy: The law-error setting of the training fit (``"auto"``, None or a
+            :class:`~bayescale.Discrepancy`; see :meth:`bayescale.Posterior.with_discrepancy`).
         **fit_kwargs: Passed to :func:`bayescale.fit` (``num_warmup``, ``num_samples``...).
 
     Returns:
         One row per held-out run, in the data's index: the ``by`` column, the law's inputs,
         the observed target, ``median`` (of the law's mean), ``pred_lower``/``pred_upper``
         (predictive interval), ``lpd``, ``abs_rel_error``, ``covered`` and
-        ``extrapolation`` (decades beyond the training range). ``attrs["summary"]`` holds
+        ``extrapolation`` (decades beyond the training range of any input) and ``distance``
+        (the same, also in the runs' scale, e.g. compute). ``attrs["summary"]`` holds
         ``elpd_lfo`` (sum of lpd), ``mean_lpd``, ``median_abs_rel_error``, ``coverage`` (NaN,
         with a warning, when an interval is undefined),
         ``level``, ``cutoff``, ``by``, ``n_train``, ``n_test`` and ``ok`` (diagnostics of
@@ -106,7 +115,7 @@ def leave_future_out(
             f"{law.name!r} needs at least {law.min_rows} to fit"
         )
     train, test = data.loc[~test_mask], data.loc[test_mask]
-    post = fit(law, train, seed=seed, noise=noise, **fit_kwargs)
+    post = fit(law, train, seed=seed, noise=noise, **fit_kwargs).with_discrepancy(discrepancy)
     law = post.law  # priors may have been replaced through fit_kwargs
     spec = group_spec(law)
     if spec is not None and spec.column not in test:  # fit(groups=...): the test rows' codes
@@ -124,18 +133,7 @@ def leave_future_out(
     fc = post.forecast(level=level, seed=seed + 1, **x)
 
     # Pointwise log predictive density of the held-out rows under the training posterior.
-    from numpyro.infer import log_likelihood
-
-    model = build_model(law, post.noise)
-    samples = {k: jnp.asarray(v) for k, v in post._theta_flat.items()}  # (draws, ...)
-    ll = log_likelihood(
-        model,
-        samples,
-        x={k: jnp.asarray(v) for k, v in x.items()},
-        y=jnp.asarray(y),
-    )[OBS_SITE]
-    ll = np.asarray(ll)
-    lpd = np.asarray(jax.nn.logsumexp(ll, axis=0)) - np.log(ll.shape[0])
+    lpd, _ = held_out_lpd(post, x, y, seed=seed + 2)
 
     out = pd.DataFrame(index=test.index)
     out[by] = scale[test_mask].to_numpy()
@@ -161,6 +159,7 @@ def leave_future_out(
             stacklevel=2,
         )
     out["extrapolation"] = fc["extrapolation"].to_numpy()
+    out["distance"] = fc["distance"].to_numpy()
     out = out.sort_values(by, kind="stable")
     out.attrs["summary"] = {
         "law": law.name,
@@ -176,3 +175,129 @@ def leave_future_out(
         "ok": post.ok,
     }
     return out
+
+
+def held_out_lpd(
+    post: Posterior, x: Mapping[str, np.ndarray], y: np.ndarray, *, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Log predictive density of runs ``(x, y)`` under ``post``, the law's own error beyond
+    the data integrated out, and their distance beyond it.
+
+    :math:`\mathrm{lpd}_i = \log \frac1S \sum_s p(y_i \mid \theta_s, b_s, \kappa_s)`, with
+    :math:`(b_s, \kappa_s)` drawn from :attr:`Posterior.calibration` (zero inside the data or
+    without a discrepancy) and :math:`\delta_i` integrated out per draw
+    (:func:`bayescale._discrepancy.log_density`).
+    """
+    from ._discrepancy import log_density, training_distance
+
+    d = training_distance(post, x)
+    disc = post.calibration if np.any(d > 0) else None
+    drift = kappa = 0.0
+    if disc is not None:
+        drift, kappa = disc.sample(jax.random.PRNGKey(seed), post.num_draws)
+    ll = log_density(post.law, post.noise, post._theta_flat, x, y, d, drift, kappa)
+    return np.asarray(jax.nn.logsumexp(ll, axis=0)) - np.log(ll.shape[0]), d
+
+
+def refit_masked(post: Posterior, train: np.ndarray) -> Posterior:
+    """The fit ``post`` again on its rows where ``train`` is True.
+
+    Same law, priors, noise, method, settings and seed, and the same padded arrays (the other
+    rows masked out of the likelihood), so the compiled sampler of the original fit is reused:
+    nothing recompiles. The law-error setting is kept (``"auto"`` learns it again on the
+    training rows).
+    """
+    import dataclasses
+
+    from ._inference import _compiled_runner, pad_rows
+    from ._many import METHODS, _problems, _single, make_settings
+    from ._posterior import Posterior as _Posterior
+
+    law, data = post.law, post.data
+    x = {k: data[k].to_numpy(np.float64) for k in law.inputs}
+    y = data[law.target].to_numpy(np.float64)
+    xp, yp, mask = pad_rows(x, y)
+    mask[: len(y)] = np.asarray(train, bool)
+    fields = {f.name for f in dataclasses.fields(METHODS[post.method][1])}
+    settings = make_settings(post.method, **{k: v for k, v in post.settings.items() if k in fields})
+    if post.method == "nuts":
+        fn = _compiled_runner(law, post.noise, settings)
+    else:
+        fn = _single(post.method, law, post.noise, settings)
+    draws, stats = fn(jax.random.PRNGKey(post.seed), xp, yp, mask)
+    draws = {k: np.asarray(v) for k, v in draws.items()}
+    stats = {k: np.asarray(v) for k, v in stats.items()}
+    return _Posterior(
+        law=law,
+        noise=post.noise,
+        data=data.loc[np.asarray(train, bool)],
+        draws=draws,
+        stats=stats,
+        method=post.method,
+        seed=post.seed,
+        settings=dict(post.settings),
+        problems=tuple(_problems(post.method, settings, draws, stats, warn=False)),
+        discrepancy=post.discrepancy,
+    )
+
+
+def future_scores(
+    post: Posterior,
+    *,
+    holdouts: tuple[float, ...] = (0.1, 0.25),
+    level: float = 0.9,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Leave-future-out scores of a fit's law on its own largest runs, at several cutoffs.
+
+    For each holdout fraction ``h`` the fit is repeated (:func:`refit_masked`) on the runs below
+    the ``1 - h`` quantile of the runs' scale (compute ``N D`` for a law of ``N`` and ``D``;
+    :func:`bayescale._discrepancy.scale_inputs`) and the runs at or above it are scored.
+
+    Returns:
+        One row per (holdout, held-out run): ``holdout``, ``row`` (position in ``post.data``),
+        ``lpd``, ``pred_median``, ``pred_lower``, ``pred_upper``, ``covered``,
+        ``abs_rel_error`` (of the predictive median), ``distance``, and ``ok`` (the refit
+        passed its diagnostics).
+    """
+    from ._discrepancy import log_scale
+
+    law, data = post.law, post.data
+    x_all = {k: data[k].to_numpy(np.float64) for k in law.inputs}
+    y_all = data[law.target].to_numpy(np.float64)
+    scale = log_scale(law, x_all)
+    frames = []
+    for h in holdouts:
+        cut = np.quantile(scale, 1.0 - h)
+        train = scale < cut
+        if train.sum() < law.min_rows or train.all():
+            raise DataError(
+                f"future scores: holding out the top {h:.0%} of {len(y_all)} runs leaves "
+                f"{int(train.sum())} to fit law {law.name!r} (it needs {law.min_rows})"
+            )
+        sub = refit_masked(post, train)
+        rows = np.flatnonzero(~train)
+        x = {k: v[rows] for k, v in x_all.items()}
+        y = y_all[rows]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a refit that failed is flagged in "ok"
+            fc = sub._forecast(x, level=level, seed=seed + 1, stacklevel=2)
+        lpd, d = held_out_lpd(sub, x, y, seed=seed + 2)
+        lo, hi = fc["pred_lower"].to_numpy(), fc["pred_upper"].to_numpy()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "holdout": h,
+                    "row": rows,
+                    "lpd": lpd,
+                    "pred_median": fc["pred_median"].to_numpy(),
+                    "pred_lower": lo,
+                    "pred_upper": hi,
+                    "covered": (y >= lo) & (y <= hi),
+                    "abs_rel_error": np.abs(fc["pred_median"].to_numpy() - y) / np.abs(y),
+                    "distance": d,
+                    "ok": sub.ok,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)

@@ -158,10 +158,11 @@ def test_forecast_is_the_law_over_draws_and_its_predictive_mixture(chinchilla_po
     """Recomputed by hand: the credible interval is the quantiles over draws of
     E + A N^-alpha + B D^-beta; the predictive interval's ends sit where the lognormal mixture
     CDF (1/S) sum_s Phi((log y - log L_s) / sigma_s) is 0.05, 0.5 and 0.95, within 4 Monte
-    Carlo SE of a quantile of 4000 draws (sqrt(p (1 - p) / 4000))."""
+    Carlo SE of a quantile of 4000 draws (sqrt(p (1 - p) / 4000)). Without the law's own error
+    beyond the data, which test_discrepancy.py checks."""
     from scipy.stats import norm
 
-    post = chinchilla_post
+    post = chinchilla_post.with_discrepancy(None)
     n, d = np.array([4e8, 70e9, 1e12]), np.array([8e9, 1.4e12, 2e13])
     fc = post.forecast(N=n, D=d, level=0.9, seed=5)
     s = post.samples

@@ -275,3 +275,80 @@ def test_count_and_density_likelihoods_are_not_compared(fits):
     counted = dataclasses.replace(wrong, noise="binomial_100")
     with pytest.raises(ValueError, match=r"'b' \(noise 'binomial_100'\) scores the probability"):
         bs.compare({"a": true, "b": counted}, evidence=False)
+
+
+# ----------------------------------------------------------------------------- by the future
+@pytest.fixture(scope="module")
+def future(fits):
+    true, wrong = fits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        return bs.compare({"no_data_term": wrong, "chinchilla": true}, by="future")
+
+
+def test_default_comparison_names_its_in_sample_criterion(cmp):
+    assert cmp.criterion == "loo"
+    assert "PSIS-LOO, in-sample" in repr(cmp) and "in-sample" in cmp._repr_html_()
+    assert cmp.to_dict()["criterion"] == "loo"
+
+
+def test_future_comparison_scores_the_largest_runs(future, sim):
+    t = future.table
+    assert future.criterion == "future" and future.best == "chinchilla"
+    assert "leave-future-out" in repr(future) and "leave-future-out" in future._repr_html_()
+    assert t["weight"].sum() == pytest.approx(1.0, abs=1e-9)
+    assert t.loc["chinchilla", "weight"] > 0.5
+    assert t.loc["chinchilla", "elpd_diff"] == 0.0 and t.loc["no_data_term", "elpd_diff"] < 0
+    assert t["rank"].tolist() == [0, 1]
+    # the top 10% and the top 25% of the 96 runs by compute, scored separately
+    c = sim["N"] * sim["D"]
+    n10, n25 = (int((c >= np.quantile(c, 1 - h)).sum()) for h in (0.1, 0.25))
+    assert (t["n_test"] == n10 + n25).all() and len(future.scores) == 2 * (n10 + n25)
+    per_cutoff = t["elpd_lfo_0.1"] + t["elpd_lfo_0.25"]
+    np.testing.assert_allclose(per_cutoff, t["elpd_lfo"], rtol=1e-12)
+    assert (future.scores["distance"] >= 0).all() and np.isfinite(future.scores["lpd"]).all()
+    assert t.attrs["holdouts"] == (0.1, 0.25)
+    with pytest.raises(ValueError, match="by must be"):
+        bs.compare(dict(future.posteriors), by="sometime")
+
+
+def test_future_refits_reuse_the_compiled_sampler(fits):
+    """A leave-future-out refit masks rows of the fit's own padded arrays: no new program."""
+    from bayescale._inference import NutsSettings, _compiled_runner
+    from bayescale._lfo import refit_masked
+
+    true, _ = fits
+    names = {f.name for f in dataclasses.fields(NutsSettings)}
+    settings = NutsSettings(**{k: v for k, v in true.settings.items() if k in names})
+    fn = _compiled_runner(true.law, true.noise, settings)
+    before = fn._cache_size()
+    c = (true.data["N"] * true.data["D"]).to_numpy()
+    train = c < np.quantile(c, 0.5)
+    sub = refit_masked(true, train)
+    assert fn._cache_size() == before
+    assert len(sub.data) == int(train.sum()) and sub.num_draws == true.num_draws
+
+
+def test_stack_mixes_the_laws_by_their_weights(fits, future):
+    true, _ = fits
+    stacked = bs.stack(future)
+    assert math.isclose(stacked.weights.sum(), 1.0) and stacked.criterion == "future"
+    fc = stacked.forecast(N=[1e9, 5e10], D=[2e10, 1e12])
+    assert {"median", "pred_lower", "pred_upper", "distance"} <= set(fc.columns)
+    assert (fc["pred_lower"] < fc["pred_median"]).all() and (
+        fc["pred_median"] < fc["pred_upper"]
+    ).all()
+    # two copies of one fit, half and half: the fit's own forecast, up to Monte Carlo error
+    same = bs.Stack(
+        posteriors={"a": true, "b": true},
+        weights=pd.Series({"a": 0.5, "b": 0.5}),
+        criterion="future",
+    )
+    a, b = same.forecast(N=5e10, D=1e12), true.forecast(N=5e10, D=1e12)
+    for column in ("median", "pred_lower", "pred_upper"):
+        assert a[column].iloc[0] == pytest.approx(b[column].iloc[0], rel=0.01), column
+    al, bl = same.allocate(C=1e23), true.allocate(C=1e23)
+    for column in ("N_opt", "loss_opt", "loss_pred_upper"):
+        assert al[column].iloc[0] == pytest.approx(bl[column].iloc[0], rel=0.03), column
+    with pytest.raises(TypeError, match="Comparison"):
+        bs.stack({"a": true})

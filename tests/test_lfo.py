@@ -62,6 +62,16 @@ def lfo_true(data):
         return bs.leave_future_out(chinchilla, data, holdout=0.2, seed=0, **SETTINGS)
 
 
+@pytest.fixture(scope="module")
+def lfo_plain(data):
+    """The same split without the law's own error (the training fit's sampler is reused)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)
+        return bs.leave_future_out(
+            chinchilla, data, holdout=0.2, seed=0, discrepancy=None, **SETTINGS
+        )
+
+
 def test_scores_the_largest_runs(data, lfo_true):
     out, s = lfo_true, lfo_true.attrs["summary"]
     c = 6.0 * data["N"] * data["D"]
@@ -76,13 +86,17 @@ def test_scores_the_largest_runs(data, lfo_true):
     assert s["elpd_lfo"] == pytest.approx(out["lpd"].sum())
 
 
-def test_held_out_rows_are_scored_by_a_fit_that_never_saw_them(data, lfo_true):
+def test_held_out_rows_are_scored_by_a_fit_that_never_saw_them(data, lfo_true, lfo_plain):
     """The same fit on the training rows alone (same seed and settings: the same draws) scores
-    each held-out run by log (1/S) sum_s LogNormal(y | L_s, sigma_s), recomputed with SciPy."""
+    each held-out run by log (1/S) sum_s LogNormal(y | L_s, sigma_s), recomputed with SciPy;
+    with the law's own error (the default), by log (1/S) sum_s LogNormal(y | L_s e^(b_s d),
+    (sigma_s^2 + kappa_s^2 d^2)^(1/2)), d the held-out run's distance beyond the training runs
+    and (b_s, kappa_s) drawn from the training fit's calibration."""
+    import jax
     from scipy.special import logsumexp
     from scipy.stats import lognorm
 
-    out, s = lfo_true, lfo_true.attrs["summary"]
+    out, s = lfo_plain, lfo_plain.attrs["summary"]
     train = data[6.0 * data["N"] * data["D"] < s["cutoff"]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)
@@ -93,6 +107,14 @@ def test_held_out_rows_are_scored_by_a_fit_that_never_saw_them(data, lfo_true):
     ll = lognorm.logpdf(out["loss"].to_numpy(), s=p["sigma"], scale=law)
     np.testing.assert_allclose(out["lpd"], logsumexp(ll, axis=0) - np.log(len(ll)), rtol=1e-9)
     np.testing.assert_allclose(out["median"], np.median(law, axis=0), rtol=1e-10)
+
+    out = lfo_true.loc[out.index]
+    d = out["distance"].to_numpy()
+    assert (d > 0).all() and (d >= out["extrapolation"].to_numpy() - 1e-12).all()
+    drift, kappa = post.calibration.sample(jax.random.PRNGKey(2), post.num_draws)
+    sd = np.sqrt(p["sigma"] ** 2 + (kappa[:, None] * d) ** 2)
+    ll = lognorm.logpdf(out["loss"].to_numpy(), s=sd, scale=law * np.exp(drift[:, None] * d))
+    np.testing.assert_allclose(out["lpd"], logsumexp(ll, axis=0) - np.log(len(ll)), rtol=1e-9)
 
 
 def test_true_law_forecasts_are_calibrated(lfo_true):
