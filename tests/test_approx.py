@@ -83,4 +83,4 @@ def test_nuts_is_not_approximate_and_unknown_options_are_rejected(
     with pytest.raises(TypeError, match="num_bootstrap"):
         bs.fit(chinchilla, chinchilla_epoch, method="laplace", num_bootstrap=3)
     with pytest.raises(TypeError, match="no option"):
-        bs.fit(chinchilla, chinchilla_epoch, num_inits=3)
+        bs.fit(chinchilla, chinchilla_epoch, svi_steps=3)
