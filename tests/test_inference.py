@@ -215,8 +215,8 @@ def test_a_failed_default_fit_escalates_and_says_so(chinchilla_epoch, monkeypatc
 
 
 def test_compilation_cache_is_on_by_default_and_off_by_one_variable(tmp_path):
-    """``import bayescale`` turns on JAX's persistent cache (size-limited, so JAX locks the
-    folder across processes); BAYESCALE_COMPILATION_CACHE names the folder or switches it off."""
+    """BAYESCALE_COMPILATION_CACHE turns on JAX's persistent cache at import (size-limited, so
+    JAX locks the folder across processes) and names its folder; it is off by default."""
     probe = (
         "import bayescale, jax; c = jax.config; "
         "print(c.jax_compilation_cache_dir, c.jax_compilation_cache_max_size)"
@@ -237,4 +237,6 @@ def test_compilation_cache_is_on_by_default_and_off_by_one_variable(tmp_path):
     assert run(BAYESCALE_COMPILATION_CACHE=str(folder)) == [str(folder), str(2 * 1024**3)]
     assert folder.is_dir()
     assert run(BAYESCALE_COMPILATION_CACHE="0")[0] == "None"
-    assert run(XDG_CACHE_HOME=str(tmp_path))[0] == str(tmp_path / "bayescale" / "jax")
+    assert run()[0] == "None"  # off by default
+    on = run(BAYESCALE_COMPILATION_CACHE="1", XDG_CACHE_HOME=str(tmp_path))
+    assert on[0] == str(tmp_path / "bayescale" / "jax")
