@@ -51,6 +51,23 @@ def _quantiles(
     return lo, med, hi
 
 
+def _optimal_run_columns(
+    out: pd.DataFrame, n_opt_draws: np.ndarray, budget: np.ndarray, level: float
+) -> None:
+    """Add N*, D* and D*/N* with their intervals to an allocation table, in place.
+
+    Per draw D* = budget / N* and D*/N* = budget / N*^2 fall as N* rises, so their quantiles
+    are those maps of N*'s quantiles (upper and lower swapped): the reported N* and D* then
+    spend exactly the budget, which separately interpolated medians do not.
+    """
+    n_lo, n_med, n_hi = _quantiles(n_opt_draws, level)
+    out["N_opt"], out["N_opt_lower"], out["N_opt_upper"] = n_med, n_lo, n_hi
+    out["D_opt"], out["D_opt_lower"], out["D_opt_upper"] = (budget / n for n in (n_med, n_hi, n_lo))
+    out["tokens_per_param"], out["tokens_per_param_lower"], out["tokens_per_param_upper"] = (
+        budget / n**2 for n in (n_med, n_hi, n_lo)
+    )
+
+
 def _inverse_link(link: str, loc):
     return {"log": jnp.exp, "identity": lambda v: v, "logit": jax.nn.sigmoid}[link](loc)
 
@@ -521,18 +538,8 @@ class Posterior:
         theta = {k: jnp.asarray(self._theta_flat[k]) for k in self.law.param_names}
         per_draw = allocate_draws(self.law, theta, C / flops_per_param_token)
         out = pd.DataFrame({"C": C})
-        # Per draw D* = (C/k) / N* and D*/N* = (C/k) / N*^2 fall as N* rises, so their quantiles
-        # are those maps of N*'s quantiles (upper and lower swapped): the reported N* and D*
-        # then spend exactly C, which separately interpolated medians do not.
         budget = C / flops_per_param_token
-        n_lo, n_med, n_hi = _quantiles(np.asarray(per_draw["N_opt"]), level)
-        out["N_opt"], out["N_opt_lower"], out["N_opt_upper"] = n_med, n_lo, n_hi
-        out["D_opt"], out["D_opt_lower"], out["D_opt_upper"] = (
-            budget / n for n in (n_med, n_hi, n_lo)
-        )
-        out["tokens_per_param"], out["tokens_per_param_lower"], out["tokens_per_param_upper"] = (
-            budget / n**2 for n in (n_med, n_hi, n_lo)
-        )
+        _optimal_run_columns(out, np.asarray(per_draw["N_opt"]), budget, level)
         for name in ("loss_opt", "a", "b"):
             lo, med, hi = _quantiles(np.asarray(per_draw[name]), level)
             out[name], out[f"{name}_lower"], out[f"{name}_upper"] = med, lo, hi

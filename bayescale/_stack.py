@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from ._posterior import Posterior, _check_level, _quantiles
+from ._posterior import Posterior, _check_level, _optimal_run_columns, _quantiles
 
 __all__ = ["Stack", "stack"]
 
@@ -140,14 +140,7 @@ class Stack:
             for k in parts:
                 parts[k].append(draws[k][idx])
         out = pd.DataFrame({"C": C})
-        n_lo, n_med, n_hi = _quantiles(np.concatenate(parts["N_opt"]), level)
-        out["N_opt"], out["N_opt_lower"], out["N_opt_upper"] = n_med, n_lo, n_hi
-        out["D_opt"], out["D_opt_lower"], out["D_opt_upper"] = (
-            budget / n for n in (n_med, n_hi, n_lo)
-        )
-        out["tokens_per_param"], out["tokens_per_param_lower"], out["tokens_per_param_upper"] = (
-            budget / n**2 for n in (n_med, n_hi, n_lo)
-        )
+        _optimal_run_columns(out, np.concatenate(parts["N_opt"]), budget, level)
         for k in ("loss_opt", "loss_pred"):
             lo, med, hi = _quantiles(np.concatenate(parts[k]), level)
             out[k], out[f"{k}_lower"], out[f"{k}_upper"] = med, lo, hi
