@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from bayescale.models import chinchilla
 from bayescale.models._chinchilla import D0, N0
+from cases_chinchilla import TRUTH  # Epoch's refit, in sampling space
 
 import bayescale as bs
 
@@ -25,14 +26,6 @@ matplotlib.use("Agg")
 
 SETTINGS = {"num_warmup": 400, "num_samples": 500}
 
-# Sampling-space truth of the simulation (Epoch's refit of Chinchilla).
-TRUTH = {
-    "log_E": math.log(1.82),
-    "alpha": 0.35,
-    "beta": 0.37,
-    "log_A0": math.log(482.0) - 0.35 * math.log(N0),
-    "log_B0": math.log(2085.0) - 0.37 * math.log(D0),
-}
 
 # The mis-specified alternative: no data term.
 no_data_term = bs.Law(

@@ -12,18 +12,11 @@ import pandas as pd
 import pytest
 from bayescale.models import chinchilla
 from bayescale.models._chinchilla import D0, N0
+from cases_chinchilla import TRUTH  # Epoch's refit, in sampling space
 from scipy import stats
 
 import bayescale as bs
 from bayescale import _discrepancy as dm
-
-TRUTH = {
-    "log_E": math.log(1.82),
-    "alpha": 0.35,
-    "beta": 0.37,
-    "log_A0": math.log(482.0) - 0.35 * math.log(N0),
-    "log_B0": math.log(2085.0) - 0.37 * math.log(D0),
-}
 
 
 def chinchilla_loss(N, D):

@@ -11,19 +11,13 @@ import pandas as pd
 import pytest
 from bayescale.models import chinchilla
 from bayescale.models._chinchilla import D0, N0
+from cases_chinchilla import TRUTH  # Epoch's refit, in sampling space
 
 import bayescale as bs
 
 # Same fit settings and training size as tests/test_compare.py, so a session reuses its sampler.
 SETTINGS = {"num_warmup": 400, "num_samples": 500}
 SIGMA = 0.02
-TRUTH = {
-    "log_E": math.log(1.82),
-    "alpha": 0.35,
-    "beta": 0.37,
-    "log_A0": math.log(482.0) - 0.35 * math.log(N0),
-    "log_B0": math.log(2085.0) - 0.37 * math.log(D0),
-}
 
 no_data_term = bs.Law(
     name="no_data_term_lfo",
