@@ -101,7 +101,7 @@ def __getattr__(name: str):
 # Catalog part B: accuracy noise models and data-constrained allocation.
 __all__ += ["allocate_data_constrained", "binomial_noise"]
 
-# Law comparison (issue 4): PSIS-LOO, WAIC, stacking, evidence, leave-future-out.
+# Law comparison: PSIS-LOO, WAIC, stacking, evidence, leave-future-out.
 from ._compare import Comparison as Comparison  # noqa: E402
 from ._compare import ParetoKWarning as ParetoKWarning  # noqa: E402
 from ._compare import compare as compare  # noqa: E402
@@ -128,7 +128,7 @@ __all__ += [
     "stack",
 ]
 
-# Many fits per compiled call, accelerator-shaped sampling, compile cache (issue 6).
+# Many fits per compiled call, accelerator-shaped sampling, compile cache.
 from ._many import enable_compilation_cache as enable_compilation_cache  # noqa: E402
 from ._many import fit_many as fit_many  # noqa: E402
 
@@ -139,7 +139,7 @@ from ._many import use_default_compilation_cache as _use_default_compilation_cac
 
 _use_default_compilation_cache()
 
-# Hierarchical laws, noise models, prior sets (issue 5).
+# Hierarchical laws, noise models, prior sets.
 from ._hierarchical import effective_multiplier as effective_multiplier  # noqa: E402
 
 __all__ += [

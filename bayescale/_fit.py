@@ -183,7 +183,7 @@ def fit(
             offset=offset,
             centred=centred,
         )
-    if method != "nuts":  # other methods (issue 6): bayescale._many.METHODS
+    if method != "nuts":  # other methods: bayescale._many.METHODS
         return _fit_other(
             law,
             data,
@@ -267,7 +267,7 @@ def fit(
 def _fit_other(
     law, data, *, method, seed, noise, priors, data_options, common, options
 ) -> Posterior:
-    """``fit`` for the methods other than NUTS: ChEES, MAP, Laplace, SVI, Hoffmann (issue 6).
+    """``fit`` for the methods other than NUTS: ChEES, MAP, Laplace, SVI, Hoffmann.
 
     ``num_chains``, ``num_warmup``, ``num_samples`` and ``target_accept_prob`` apply where the
     method has them; ``options`` are further fields of the method's settings.

@@ -221,7 +221,7 @@ def build_model(law: Law, noise: str = "normal") -> Callable[..., None]:
     return model
 
 
-# --- Scale-dependent variance and one-sided "undertrained run" noise (issue 5). ---
+# --- Scale-dependent variance and one-sided "undertrained run" noise. ---
 # Reference scales of the inputs a noise scale may vary with (the centring of the catalog laws).
 _NOISE_INPUT_REF = {"N": 1e9, "D": 2e10, "C": 1.2e20, "U": 2e10}
 # Slope of log sigma per unit of log input: Normal(0, 0.3) lets sigma change by up to ~2x per

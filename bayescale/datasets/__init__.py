@@ -126,7 +126,7 @@ def load(name: str, *, variant: str | None = None) -> pd.DataFrame:
     return df
 
 
-# --- datablations and obsscaling (catalog issue 3, part B) ---------------------------------------
+# --- datablations and obsscaling ---------------------------------------
 def _datablations(variant: str | None) -> pd.DataFrame:
     raw = _read("datablations", "datablations_c4_final_val_loss.csv")
     df = pd.DataFrame(
@@ -226,7 +226,7 @@ register(
 )
 
 
-# --- bnsl_addition and gpt3_curves (catalog issue 3, part A) ---
+# --- bnsl_addition and gpt3_curves ---
 def _bnsl_addition(variant: str | None) -> pd.DataFrame:
     raw = _read("bnsl", "four_digit_addition_dataset_size.csv")
     df = pd.DataFrame(
@@ -325,7 +325,7 @@ register(
 )
 
 
-# --- revisiting_nmt (hierarchical laws, issue 5) ---
+# --- revisiting_nmt (hierarchical laws) ---
 def _revisiting_nmt(variant: str | None) -> pd.DataFrame:
     raw = _read("colpret", "revisiting_lang.csv")
     raw = raw[(raw["Domain"] == "NMT") & (raw["Task"] == "log_perplexity")]
