@@ -79,6 +79,7 @@ import numpy as np
 import numpyro.distributions as dist
 from numpyro import handlers
 
+from ._compiled import MAX_PROGRAMS
 from ._law import Law, Parameter
 from ._model import OBS_SITE, build_model
 
@@ -336,7 +337,7 @@ def _widened_log_prob(fn, extra_sd, y):
     return widened.log_prob(y)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=MAX_PROGRAMS)
 def _density_fn(law: Law, noise: str):
     model = build_model(shifted_law(law), noise)
     nodes, weights = np.polynomial.hermite_e.hermegauss(_GH_NODES)
@@ -417,7 +418,7 @@ def predictive(
 
 
 # ----------------------------------------------------------------------------- calibration
-@functools.cache
+@functools.lru_cache(maxsize=MAX_PROGRAMS)
 def _nested_runner(law: Law, noise: str, num_draws: int, num_inits: int):
     """Jitted Laplace refit of a masked subset of one padded dataset.
 
@@ -456,7 +457,7 @@ def _nested_runner(law: Law, noise: str, num_draws: int, num_inits: int):
     return jax.jit(run)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=MAX_PROGRAMS)
 def _lpd_grid_fn(law: Law, noise: str):
     density = _density_fn(law, noise)
 
@@ -670,7 +671,7 @@ def add_discrepancy(
     return predictive(post.law, post.noise, theta, x, shifts, d, rng_key), d
 
 
-@functools.cache
+@functools.lru_cache(maxsize=MAX_PROGRAMS)
 def _predictive_at_fn(law: Law, noise: str):
     model = build_model(shifted_law(law), noise)
 

@@ -64,6 +64,7 @@ from numpyro.distributions.transforms import biject_to
 from numpyro.infer.util import potential_energy
 from scipy.special import logsumexp
 
+from ._compiled import CompiledCache
 from ._data import validate
 from ._inference import pad_rows
 from ._law import Law
@@ -180,7 +181,7 @@ def _to_unconstrained(sites: Mapping[str, dist.Distribution], values: Mapping) -
 
 
 # ----------------------------------------------------------------------------- tempered SMC
-_SMC_CACHE: dict[tuple, Callable] = {}
+_SMC_PROGRAMS = CompiledCache()
 
 
 def _rw_step(rng_key, state, logdensity_fn, chol):
@@ -221,9 +222,11 @@ def _laplace_reference(log_joint_u: Callable, rng_key, dim: int, s: SmcSettings)
 
 
 def _smc_runner(law: Law, noise: str, s: SmcSettings) -> Callable:
-    key = (law, noise, s)
-    if key in _SMC_CACHE:
-        return _SMC_CACHE[key]
+    """The jitted tempered-SMC run for these settings (cached)."""
+    return _SMC_PROGRAMS.get((law, noise, s), lambda: _build_smc_runner(law, noise, s))
+
+
+def _build_smc_runner(law: Law, noise: str, s: SmcSettings) -> Callable:
     import blackjax
     from blackjax.smc import resampling
     from blackjax.smc.adaptive_tempered import build_kernel
@@ -298,9 +301,7 @@ def _smc_runner(law: Law, noise: str, s: SmcSettings) -> Callable:
         keys = jax.random.split(rng_key, s.num_replicates)
         return jax.vmap(lambda k: one_run(k, x, y, mask))(keys)
 
-    fn = jax.jit(run)
-    _SMC_CACHE[key] = fn
-    return fn
+    return jax.jit(run)
 
 
 def _data_arrays(law: Law, data: pd.DataFrame):

@@ -42,6 +42,7 @@ from numpyro.infer.hmc_util import build_adaptation_schedule
 from numpyro.infer.initialization import init_to_uniform
 from numpyro.infer.util import initialize_model
 
+from ._compiled import CompiledCache
 from ._law import Law
 from ._model import build_model
 
@@ -139,7 +140,7 @@ class _Progress:
             )
 
 
-_CACHE: dict[tuple, Callable] = {}
+_PROGRAMS = CompiledCache()
 
 
 def _chain_devices(num_chains: int) -> list:
@@ -432,12 +433,13 @@ def _over_devices(chains_in_turn: Callable, s: NutsSettings, keys: jax.Array):
 def _compiled_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
     """The jitted NUTS run for these settings (cached): numpyro's kernel as it is, or
     re-whitened at window ends for ``metric_shrinkage="previous"``."""
-    key = (law, noise, s)
-    if key not in _CACHE:
+
+    def build():
         affine = s.init == "laplace" or _whitening_steps(s).any()
         make = _affine_runner if affine else _numpyro_runner
-        _CACHE[key] = jax.jit(make(law, noise, s))
-    return _CACHE[key]
+        return jax.jit(make(law, noise, s))
+
+    return _PROGRAMS.get((law, noise, s), build)
 
 
 def run_nuts(

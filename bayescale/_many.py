@@ -42,6 +42,7 @@ from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ._approx import ApproxSettings, laplace_runner, map_runner, svi_runner
+from ._compiled import CompiledCache
 from ._data import DataError, DataWarning, check_seed, is_real_number, validate_for_law
 from ._diagnostics import (
     ConvergenceWarning,
@@ -92,7 +93,7 @@ SAMPLERS = ("nuts", "chees")
 #: Number of times each method's runner has been traced (compiled) in this process.
 TRACE_COUNT: collections.Counter[str] = collections.Counter()
 
-_CACHE: dict[tuple, Callable] = {}
+_PROGRAMS = CompiledCache()
 
 
 def enable_compilation_cache(path: str | os.PathLike, *, min_compile_time_s: float = 1.0) -> None:
@@ -211,17 +212,17 @@ def _counted(method: str, runner: Callable) -> Callable:
 
 
 def _single(method: str, law: Law, noise: str, settings) -> Callable:
-    key = ("single", method, law, noise, settings)
-    if key not in _CACHE:
-        _CACHE[key] = jax.jit(_counted(method, METHODS[method][0](law, noise, settings)))
-    return _CACHE[key]
+    return _PROGRAMS.get(
+        ("single", method, law, noise, settings),
+        lambda: jax.jit(_counted(method, METHODS[method][0](law, noise, settings))),
+    )
 
 
 def _batched(
     method: str, law: Law, noise: str, settings, devices: tuple, batch_size: int | None
 ) -> Callable:
-    key = ("many", method, law, noise, settings, devices, batch_size)
-    if key not in _CACHE:
+
+    def build():
         one = _counted(method, METHODS[method][0](law, noise, settings))
 
         def local(keys, xs, ys, masks):  # the datasets on one device
@@ -232,8 +233,9 @@ def _batched(
         mesh = Mesh(np.array(devices), ("data",))
         spec = PartitionSpec("data")
         fn = jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
-        _CACHE[key] = (jax.jit(fn), NamedSharding(mesh, spec))
-    return _CACHE[key]
+        return jax.jit(fn), NamedSharding(mesh, spec)
+
+    return _PROGRAMS.get(("many", method, law, noise, settings, devices, batch_size), build)
 
 
 def _problems(method: str, settings, draws, stats, *, warn: bool, table=None) -> list[str]:

@@ -43,3 +43,13 @@ def chinchilla_post(chinchilla_epoch):
 from seed_shift import shift_seeds  # noqa: E402
 
 shift_seeds(int(os.environ.get("BAYESCALE_TEST_SEED_SHIFT", "0")))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop every compiled program after each test module. Each XLA:CPU executable holds about
+    ten memory mappings and a process may have 65,530 (``vm.max_map_count``); the whole suite
+    compiles thousands of programs in one process and, keeping them all, crashed inside the
+    compiler half-way through (a segmentation fault at ~65,000 mappings)."""
+    yield
+    jax.clear_caches()
