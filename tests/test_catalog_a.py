@@ -92,7 +92,8 @@ def test_bnsl_addition_extrapolates_where_a_power_law_does_not():
     assert np.all((fc["pred_lower"] <= y) & (y <= fc["pred_upper"])), fc
     assert np.max(np.abs(fc["median"] / y - 1)) < 0.05  # within 5% of each held-back loss
 
-    plain = bs.fit(power_law("examples", x0=500.0), fit_rows, seed=0, **SAMPLER)
+    # the default sampler (at 500 + 500 the exponent's ESS fell to 339 at one seed of 4)
+    plain = bs.fit(power_law("examples", x0=500.0), fit_rows, seed=0)
     assert plain.ok, plain.problems
     fp = plain.forecast(examples=held["examples"].to_numpy(), level=0.9)
     print(

@@ -233,11 +233,19 @@ def test_data_constrained_on_all_runs_recovers_R_D_star():
     identified (few runs have many excess parameters), so its interval is far wider.
 
     The joint posterior of all seven parameters has a curved ridge: at target 0.9 (and 0.95)
-    NUTS diverged and R-hat reached 1.025 (two seeds, 500 + 500 and 1000 + 1000); at 0.99 it
-    converged on both (R-hat <= 1.007, ESS >= 994)."""
+    NUTS diverged and R-hat reached 1.025. At 0.99 with 1000 + 1000 draws ESS of log A0 or
+    log E fell below 400 at 4 of 5 seeds (2 of 5 from numpyro's uniform start); with the
+    library's escalation (twice the draws when a diagnostic fails) every fit passed at 5 of 5
+    seeds (2026-12-02, one CPU device)."""
     df = bs.datasets.load("datablations")
     post = bs.fit(
-        data_constrained, df, seed=0, num_warmup=1000, num_samples=1000, target_accept_prob=0.99
+        data_constrained,
+        df,
+        seed=0,
+        num_warmup=1000,
+        num_samples=1000,
+        target_accept_prob=0.99,
+        escalate=True,
     )
     assert post.ok, post.problems
     s = post.samples
