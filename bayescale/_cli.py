@@ -233,6 +233,8 @@ def cmd_fit(args) -> int:
             num_samples=args.num_samples,
             progress=not args.json,
         )
+        # learned now and saved with the fit, so forecasts from the file need no refits
+        post.calibration  # noqa: B018
     _stop_if_interrupted()
     post.save(args.out)  # before printing: a closed stdout must not lose the fit
     summary = post.summary(level=args.level).rename_axis("param")

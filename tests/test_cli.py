@@ -112,6 +112,9 @@ def test_fit_forecast_allocate_round_trip(fitted, capsys):
     _, fit_nc, summary = fitted
     # --json records name the parameter of each row
     assert {r["param"] for r in summary} >= {"alpha", "beta", "sigma"}
+    # the law's error was learned at fit time and saved: forecasts from the file refit nothing
+    learned = bayescale.load(fit_nc).discrepancy
+    assert isinstance(learned, bayescale.Discrepancy), learned
     # --force: the small fit may fail a diagnostic at some seed (tested below, on its own)
     assert main(["forecast", str(fit_nc), "--at", "N=70e9,D=1.4e12", "--json", "--force"]) == 0
     fc = pd.DataFrame(json.loads(capsys.readouterr().out))
