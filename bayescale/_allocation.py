@@ -18,7 +18,7 @@ from jaxtyping import Array, Float
 
 from ._law import Law
 
-__all__ = ["optimal_allocation", "numeric_allocation", "compute_for_loss"]
+__all__ = ["optimal_allocation", "numeric_allocation", "compute_for_loss", "optimal_runs"]
 
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 # Search half-width in log N around sqrt(budget): e^18 ~ 7e7-fold either side.
@@ -147,3 +147,20 @@ def compute_for_loss(
         law, theta, jnp.log(jnp.asarray(loss, jnp.float64)), *log_budget_range
     )
     return jnp.exp(log_budget), reachable
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _optimal_runs(law, theta, log_budget):
+    theta = {k: v[:, None] for k, v in theta.items()}
+    opt = optimal_allocation(law, theta, jnp.exp(log_budget))
+    return opt["N"], opt["D"], law.mean(theta, opt)
+
+
+def optimal_runs(
+    law: Law, theta: dict[str, Array], log_budget: Array
+) -> tuple[Array, Array, Array]:
+    """Per draw, the compute-optimal run at each log budget ``log(N*D)`` (``(draws, k)``, or
+    ``(k,)`` shared by every draw): ``N*``, ``D*`` and the law's log loss there, each shaped
+    ``(draws, k)``."""
+    _check_nd(law)
+    return _optimal_runs(law, theta, jnp.asarray(log_budget, jnp.float64))

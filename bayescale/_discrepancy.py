@@ -79,7 +79,9 @@ import numpy as np
 import numpyro.distributions as dist
 from numpyro import handlers
 
+from ._allocation import optimal_runs
 from ._compiled import MAX_PROGRAMS
+from ._data import PLAUSIBLE_MAX
 from ._law import Law, Parameter
 from ._model import OBS_SITE, build_model
 
@@ -701,6 +703,54 @@ def allocation_prediction(
         keys, theta, xj, jnp.asarray(shifts), jnp.asarray(dist_)
     )
     return np.asarray(out), dist_
+
+
+# Budgets N*D searched for a target's crossing: e^10 up to 1e32, the product of the plausible
+# bounds on N and D (bayescale._data.PLAUSIBLE_MAX; the law's error, linear in decades, would
+# otherwise reach any target somewhere), on a grid a quarter of a nat apart refined by bisection.
+MAX_BUDGET = PLAUSIBLE_MAX["N"] * PLAUSIBLE_MAX["D"]
+_BUDGET_GRID = np.arange(10.0, np.log(MAX_BUDGET) + 0.25, 0.25)
+
+
+def compute_for_prediction(
+    post: Any, loss: np.ndarray, rng_key: jax.Array, *, num_iter: int = 50
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Per draw, the smallest budget ``N*D`` whose compute-optimal run reaches each target
+    ``loss`` with the law's error beyond the data included: ``(budget, reachable)``, shaped
+    ``(draws, targets)``, ``inf`` where a draw reaches it at no budget up to
+    :data:`MAX_BUDGET`.
+
+    Draw :math:`s` reaches target :math:`L^*` at log budget :math:`u` when
+    :math:`\mu_s(N^*_s(u), D^*_s(u)) + (b_s + \kappa_s z_s)\, d_s(u) \le \log L^*`, with
+    :math:`d_s(u)` the decades of that optimal run beyond the data: the forecast model of
+    :func:`allocation_prediction` without the noise. The left side need not fall with compute
+    (a draw whose law errs upward may never reach the target), so the first crossing is found
+    on a grid of log budgets and refined by bisection within its cell.
+    """
+    law = post.law
+    theta = {k: jnp.asarray(post._theta_flat[k]) for k in law.param_names}
+    log_target = np.log(np.asarray(loss, np.float64))
+    disc = post.calibration
+    s = len(theta[law.param_names[0]])
+    shifts = np.zeros(s) if disc is None else disc.shifts(jax.random.fold_in(rng_key, 7), s)
+
+    def excess(log_budget: np.ndarray) -> np.ndarray:
+        n, d, mu = (np.asarray(v) for v in optimal_runs(law, theta, log_budget))
+        dist_ = training_distance(post, {"N": n.reshape(-1), "D": d.reshape(-1)})
+        return mu + shifts[:, None] * dist_.reshape(n.shape)
+
+    on_grid = excess(_BUDGET_GRID)  # (draws, grid)
+    below = on_grid[:, :, None] <= log_target[None, None, :]  # (draws, grid, targets)
+    reachable = below.any(axis=1)
+    first = np.argmax(below, axis=1)  # (draws, targets); 0 where none is below
+    lo = _BUDGET_GRID[np.maximum(first - 1, 0)]
+    hi = _BUDGET_GRID[first]
+    for _ in range(num_iter):
+        mid = 0.5 * (lo + hi)
+        above = excess(mid) > log_target[None, :]
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    log_budget = np.where(first == 0, _BUDGET_GRID[0], 0.5 * (lo + hi))
+    return np.where(reachable, np.exp(log_budget), np.inf), reachable
 
 
 def discrepancy_attr(post: Any) -> str:

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from ._allocation import allocate_draws, compute_for_loss
+from ._allocation import allocate_draws
 from ._data import (
     _RAW_COUNT_FLOOR,
     _SCALE_HINT,
@@ -561,6 +561,11 @@ class Posterior:
     ) -> pd.DataFrame:
         """FLOPs needed to reach a target loss with a compute-optimal model, with intervals.
 
+        Per draw, the smallest budget whose compute-optimal run reaches the target, the law's
+        own error beyond the data (:attr:`calibration`) included: a run that far out may come
+        out above or below the law, and the interval says by how much compute that moves the
+        answer. ``with_discrepancy(None).compute_for(...)`` is conditional on the law form.
+
         Args:
             loss: Target losses (a number or an array), in the units of the fitted target
                 (e.g. nats); finite and positive.
@@ -569,9 +574,11 @@ class Posterior:
 
         Returns:
             One row per target: ``loss``, ``C`` (median), ``C_lower``, ``C_upper`` and
-            ``p_reachable``, the posterior probability that the target lies above the
-            irreducible loss at all. Interval bounds are ``inf`` where the target is unreachable
-            in that share of draws.
+            ``p_reachable``, the posterior probability that some budget up to
+            :math:`N D = 10^{32}` (the plausible bounds on ``N`` times ``D``) reaches the target
+            at all (not when it lies below the irreducible loss, or where the law's error
+            rises faster than the law falls). Interval bounds
+            are ``inf`` where the target is unreachable in that share of draws.
 
         Raises:
             ValueError: for targets that are empty, not finite or not positive, a ``level``
@@ -579,9 +586,10 @@ class Posterior:
         """
         loss = _checked_targets("loss", loss, "target losses", level, flops_per_param_token)
         self._warn_if_failed("compute_for", stacklevel=2)
-        theta = {k: jnp.asarray(self._theta_flat[k]) for k in self.law.param_names}
-        budget, reachable = compute_for_loss(self.law, theta, loss)
-        c = np.asarray(budget) * flops_per_param_token
+        from ._discrepancy import compute_for_prediction
+
+        budget, reachable = compute_for_prediction(self, loss, jax.random.PRNGKey(self.seed + 1))
+        c = budget * flops_per_param_token
         # Unreachable draws are inf: take order statistics, since interpolating inf gives nan.
         lo, med, hi = _quantiles(c, level, method="inverted_cdf")
         return pd.DataFrame(

@@ -112,12 +112,40 @@ def test_compute_for_inverts_the_optimal_loss(chinchilla_post):
     c = np.sort(6 * np.asarray(budget)[:, 0])
     k = int(np.searchsorted(c, 1e24))
     assert abs(k - len(c) / 2) <= 1  # 4000 draws: 1e24 splits them in half
-    need = post.compute_for(target)
+    need = post.with_discrepancy(None).compute_for(target)  # conditional on the law form
     assert need["p_reachable"].iloc[0] == 1.0
     assert c[k - 2] <= need["C"].iloc[0] <= c[k + 1]  # the median: next to 1e24
-    below_floor = post.compute_for(1.0)  # below the irreducible loss E ~ 1.86
+    below_floor = post.with_discrepancy(None).compute_for(1.0)  # below E ~ 1.86
     assert below_floor["p_reachable"].iloc[0] == 0.0
     assert np.isinf(below_floor["C"].iloc[0])
+
+
+def test_compute_for_carries_the_law_error(chinchilla_post):
+    """With a known law error of -0.02 in log loss per decade beyond the data, each draw's
+    budget reaches the target once that error at its optimal run is added; every draw then
+    needs less compute than the law alone says, and a target reached inside the data needs
+    the same compute either way."""
+    import jax
+    import jax.numpy as jnp
+
+    from bayescale._allocation import compute_for_loss, optimal_runs
+    from bayescale._discrepancy import compute_for_prediction, training_distance
+
+    post = chinchilla_post.with_discrepancy(bs.Discrepancy.fixed(kappa=0.0, drift=-0.02))
+    theta = {k: jnp.asarray(post._theta_flat[k]) for k in post.law.param_names}
+    inside, beyond = (float(post.allocate(c)["loss_opt"].iloc[0]) for c in (1e20, 1e25))
+    budget, reachable = compute_for_prediction(post, np.array([inside, beyond]), jax.random.key(0))
+    assert reachable.all()
+    plain, _ = compute_for_loss(post.law, theta, [inside, beyond])
+    np.testing.assert_allclose(budget[:, 0], np.asarray(plain)[:, 0], rtol=1e-9)
+    assert np.all(budget[:, 1] < np.asarray(plain)[:, 1])
+    n, d, mu = (np.asarray(v)[:, 0] for v in optimal_runs(post.law, theta, np.log(budget[:, 1:])))
+    dist = training_distance(post, {"N": n, "D": d})
+    assert dist.min() > 0.5  # the test is about runs beyond the data
+    np.testing.assert_allclose(mu - 0.02 * dist, np.log(beyond), atol=1e-9)
+    # an upward error that grows faster than the law falls: some targets are never reached
+    up = chinchilla_post.with_discrepancy(bs.Discrepancy.fixed(kappa=0.0, drift=0.2))
+    assert up.compute_for(beyond)["p_reachable"].iloc[0] < 1.0
 
 
 def test_save_load_round_trips_every_number(chinchilla_post, tmp_path):
