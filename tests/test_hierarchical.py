@@ -250,7 +250,6 @@ def test_grouped_fit_forecast_existing_and_new_group(grouped_post, tmp_path):
     # an existing group by label, by group=, and a new group (population predictive)
     f_a = post.forecast(N=7e10, D=1.4e12, lab="g0")
     f_a2 = post.forecast(N=7e10, D=1.4e12, group="g0")
-    f_new = post.forecast(N=7e10, D=1.4e12, seed=3)
     assert np.allclose(f_a["median"], f_a2["median"])
     # one label per point: each point gets its own group's law (labels become codes)
     f_g2 = post.forecast(N=7e10, D=1.4e12, lab="g2")
@@ -268,8 +267,12 @@ def test_grouped_fit_forecast_existing_and_new_group(grouped_post, tmp_path):
     f_wide = post.forecast(N=7e10, D=1.4e12, group="g0", level=0.9999)
     sd = float(f_wide["mean_upper"][0] - f_wide["mean_lower"][0]) / (2 * 3.89)
     assert abs(float(f_a["median"][0]) - truth) < 4 * sd
+    # a new group carries the between-group spread; law-conditional, since the law's own
+    # error grows with the decades beyond each group's runs, which differ (test_discrepancy.py)
     width = lambda f: float(f["pred_upper"][0] - f["pred_lower"][0])  # noqa: E731
-    assert width(f_new) > 1.1 * width(f_a)  # a new group carries the between-group spread
+    cond = post.with_discrepancy(None)
+    new_group = cond.forecast(N=7e10, D=1.4e12, seed=3)
+    assert width(new_group) > 1.1 * width(cond.forecast(N=7e10, D=1.4e12, group="g0"))
     # allocation for a group works through the base law's closed form
     alloc = post.allocate(1e23, group="g2")
     assert np.isfinite(alloc["N_opt"][0]) and alloc["N_opt_lower"][0] < alloc["N_opt"][0]
