@@ -96,25 +96,31 @@ TRACE_COUNT: collections.Counter[str] = collections.Counter()
 _PROGRAMS = CompiledCache()
 
 
-def enable_compilation_cache(path: str | os.PathLike, *, min_compile_time_s: float = 1.0) -> None:
+# The persistent compilation cache's size on disk: a finite size makes JAX lock the folder, so
+# concurrent processes are safe; least recently used programs are evicted first.
+_DEFAULT_CACHE_BYTES = 2 * 1024**3
+
+
+def enable_compilation_cache(
+    path: str | os.PathLike,
+    *,
+    min_compile_time_s: float = 1.0,
+    max_size_bytes: int = _DEFAULT_CACHE_BYTES,
+) -> None:
     """Keep compiled programs on disk at ``path`` so new processes skip recompilation.
 
     Args:
         path: A directory (created if missing; ``~`` is expanded); reuse the same one across
-            sessions.
+            sessions. Several processes may share it at once.
         min_compile_time_s: Only programs that took at least this long to compile are stored.
+        max_size_bytes: Most bytes kept on disk (least recently used programs go first).
     """
     path = os.path.expanduser(os.fspath(path))
     os.makedirs(path, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", float(min_compile_time_s))
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-
-
-# The persistent compilation cache bayescale turns on at import: at most this many bytes on disk
-# (a finite size makes JAX lock the folder, so concurrent processes are safe; least recently
-# used programs are evicted first).
-_DEFAULT_CACHE_BYTES = 2 * 1024**3
+    jax.config.update("jax_compilation_cache_max_size", int(max_size_bytes))
 
 
 def default_compilation_cache_dir() -> str | None:
@@ -153,7 +159,6 @@ def use_default_compilation_cache() -> str | None:
         enable_compilation_cache(path)
     except OSError:
         return None
-    jax.config.update("jax_compilation_cache_max_size", _DEFAULT_CACHE_BYTES)
     return path
 
 

@@ -1,6 +1,7 @@
 """Shared fixtures: float64 on (bayescale turns it on at import) and explicit PRNG keys."""
 
 import os
+import tempfile
 
 # One CPU device for the suite: chains split over devices compile ~1.5 s slower per program and
 # the suite compiles a new program in most tests, at small sampler settings where parallel
@@ -12,7 +13,20 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-import bayescale  # noqa: E402, F401  (enables float64)
+import bayescale  # noqa: E402  (enables float64)
+
+
+def _suite_compilation_cache() -> str:
+    """One persistent compilation cache per test run, shared by its pytest-xdist workers: the
+    suite drops compiled programs after each module (below) and many modules compile the same
+    samplers on the same shapes, which then load from disk instead of compiling again. Set here,
+    not through BAYESCALE_COMPILATION_CACHE, so the subprocesses that tests start keep their own
+    settings."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
+    return os.path.join(tempfile.gettempdir(), f"bayescale-test-jax-cache-{run}")
+
+
+bayescale.enable_compilation_cache(_suite_compilation_cache())
 
 
 @pytest.fixture
