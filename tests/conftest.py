@@ -1,6 +1,7 @@
 """Shared fixtures: float64 on (bayescale turns it on at import) and explicit PRNG keys."""
 
 import os
+import shutil
 import tempfile
 
 # One CPU device for the suite: chains split over devices compile ~1.5 s slower per program and
@@ -15,18 +16,21 @@ import pytest  # noqa: E402
 
 import bayescale  # noqa: E402  (enables float64)
 
+# One persistent compilation cache per test run: the suite drops compiled programs after each
+# module (below) and many modules compile the same samplers on the same shapes, which then load
+# from disk instead of compiling again. The first process (pytest, or pytest-xdist's controller)
+# makes the folder and its workers inherit it through the environment; it is set here, not
+# through BAYESCALE_COMPILATION_CACHE, so subprocesses that tests start keep their own settings.
+_CACHE_VARIABLE = "BAYESCALE_TEST_JAX_CACHE"
+_OWN_CACHE = _CACHE_VARIABLE not in os.environ
+if _OWN_CACHE:
+    os.environ[_CACHE_VARIABLE] = tempfile.mkdtemp(prefix="bayescale-test-jax-cache-")
+bayescale.enable_compilation_cache(os.environ[_CACHE_VARIABLE])
 
-def _suite_compilation_cache() -> str:
-    """One persistent compilation cache per test run, shared by its pytest-xdist workers: the
-    suite drops compiled programs after each module (below) and many modules compile the same
-    samplers on the same shapes, which then load from disk instead of compiling again. Set here,
-    not through BAYESCALE_COMPILATION_CACHE, so the subprocesses that tests start keep their own
-    settings."""
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid{os.getpid()}"
-    return os.path.join(tempfile.gettempdir(), f"bayescale-test-jax-cache-{run}")
 
-
-bayescale.enable_compilation_cache(_suite_compilation_cache())
+def pytest_sessionfinish(session):
+    if _OWN_CACHE and not hasattr(session.config, "workerinput"):
+        shutil.rmtree(os.environ[_CACHE_VARIABLE], ignore_errors=True)
 
 
 @pytest.fixture
