@@ -27,11 +27,13 @@ SEEDED = (
 
 
 def shifted(fn: Callable[..., Any], shift: int) -> Callable[..., Any]:
-    """``fn`` with ``shift`` added to its ``seed`` keyword (default 0)."""
+    """``fn`` with ``shift`` added to its ``seed`` keyword (default 0). A seed that is not a
+    valid one (not an int, negative, too large) goes through as it is, for ``fn`` to refuse."""
 
     @functools.wraps(fn)
-    def call(*args: Any, seed: int = 0, **kwargs: Any) -> Any:
-        return fn(*args, seed=seed + shift, **kwargs)
+    def call(*args: Any, seed: Any = 0, **kwargs: Any) -> Any:
+        valid = type(seed) is int and 0 <= seed < 2**63 - shift
+        return fn(*args, seed=seed + shift if valid else seed, **kwargs)
 
     call.unshifted = fn
     return call
