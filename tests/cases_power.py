@@ -79,5 +79,9 @@ for _col, _law in (("N", hestness_N), ("D", hestness_D), ("C", hestness_C)):
             _hestness_numpy(_col),
             noise_sigma=0.01,
             n=80,
+            # E trades off against the power law over one input's range: at 500 + 500 draws
+            # hestness_D failed a diagnostic at 1 of 6 seeds (target 0.8) and at 2 of 6 (0.95);
+            # the fit's own escalation (target 0.99, twice the draws) is its remedy
+            fit_kwargs={"escalate": True},
         )
     )
