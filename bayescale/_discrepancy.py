@@ -473,7 +473,7 @@ def _lpd_grid_fn(law: Law, noise: str):
 
     Where the noise has no closed-form widening (counts, Beta) the integral over the law's
     error is Gauss-Hermite, as in :func:`log_density`, but the log density at each node is
-    interpolated from a table over u (one evaluation per draw, row and u on a 0.01 grid)
+    interpolated from a table over u (one evaluation per draw, row and u on a 0.005 grid)
     instead of evaluated anew for each of the grid's thousands of cells: the error of the
     linear interpolation, :math:`h^2 |\partial_u^2 \log p| / 8`, is far below the Monte
     Carlo error of the draws (``test_discrepancy.py`` checks it against direct quadrature).
