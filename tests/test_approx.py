@@ -59,15 +59,19 @@ def test_laplace_matches_the_reference_posterior(laplace):
 @pytest.mark.slow
 def test_svi_moves_from_laplace_to_the_reference_posterior(chinchilla_epoch, laplace):
     """SVI starts at the Laplace approximation; optimising the ELBO moves sigma's mean from
-    Laplace's -0.25 sd to the reference (measured 0.03 and 0.01 sd), and keeps every mean
-    within 0.12 sd and every sd within 10% (measured 0.958-1.021: the reverse KL of a
-    Gaussian guide may narrow it a little)."""
+    Laplace's -0.25 sd to the reference, and keeps every mean within 0.2 sd and every sd within
+    10%. Over seeds 2-11 the worst mean error was 0.125 sd (alpha, seed 4; the rest <= 0.093:
+    the stochastic optimiser's end point varies by more than the 0.016 sd Monte Carlo error of
+    4000 draws) and the sd ratios 0.950-0.983 (the reverse KL of a Gaussian guide narrows it a
+    little)."""
     post = bs.fit(chinchilla, chinchilla_epoch, method="svi", seed=2, svi_steps=1500)
     assert post.approximate and post.method == "svi"
     assert post.draws["alpha"].shape == (4, 1000)
     for name, (mean_error, sd_ratio) in _standardised_errors(post).items():
-        assert abs(mean_error) < 0.12, (name, mean_error)
+        assert abs(mean_error) < 0.2, (name, mean_error)
         assert 0.9 < sd_ratio < 1.1, (name, sd_ratio)
+    # sigma's mean left Laplace's (below -0.15 sd) for the reference (measured |error| <= 0.099)
+    assert abs(_standardised_errors(post)["sigma"][0]) < 0.15
     assert _standardised_errors(laplace)["sigma"][0] < -0.15
     # converged: the ELBO of the last tenth of the steps moved by less than 1 nat
     assert abs(post.stats["elbo_loss_change"][0, 0]) < 1.0
