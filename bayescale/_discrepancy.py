@@ -703,7 +703,7 @@ def add_discrepancy(
     disc = post.calibration
     if disc is None:
         return pred, d
-    shifts = disc.shifts(jax.random.fold_in(rng_key, 7), pred.shape[0])
+    shifts = _law_error_slopes(disc, rng_key, pred.shape[0])
     delta = shifts[:, None] * d[None, :]
     link = post.law.link
     if _is_location_noise(post.noise) and link in ("log", "identity"):
@@ -713,6 +713,15 @@ def add_discrepancy(
     repeat = pred.shape[0] // post.num_draws
     theta = {k: np.repeat(np.asarray(v), repeat, 0) for k, v in post._theta_flat.items()}
     return predictive(post.law, post.noise, theta, x, shifts, d, rng_key), d
+
+
+def _law_error_slopes(disc: Discrepancy | None, rng_key: jax.Array, num: int) -> np.ndarray:
+    r"""Per draw, the law error's slope in decades beyond the data, :math:`b_s + \kappa_s z_s`
+    (zeros without a law error); the same key gives forecasts, allocations and compute_for
+    the same slopes."""
+    if disc is None:
+        return np.zeros(num)
+    return disc.shifts(jax.random.fold_in(rng_key, 7), num)
 
 
 @functools.lru_cache(maxsize=MAX_PROGRAMS)
@@ -737,7 +746,7 @@ def allocation_prediction(
     x = {"N": n_opt, "D": d_opt}
     dist_ = training_distance(post, {k: v.reshape(-1) for k, v in x.items()}).reshape(s, m)
     disc = post.calibration if np.any(dist_ > 0) else None
-    shifts = np.zeros(s) if disc is None else disc.shifts(jax.random.fold_in(rng_key, 7), s)
+    shifts = _law_error_slopes(disc, rng_key, s)
     theta = {k: jnp.asarray(v) for k, v in post._theta_flat.items()}
     keys = jax.random.split(rng_key, s)
     xj = {k: jnp.asarray(v, jnp.float64) for k, v in x.items()}
@@ -774,7 +783,7 @@ def compute_for_prediction(
     log_target = np.log(np.asarray(loss, np.float64))
     disc = post.calibration
     s = len(theta[law.param_names[0]])
-    shifts = np.zeros(s) if disc is None else disc.shifts(jax.random.fold_in(rng_key, 7), s)
+    shifts = _law_error_slopes(disc, rng_key, s)
 
     def excess(log_budget: np.ndarray) -> np.ndarray:
         n, d, mu = (np.asarray(v) for v in optimal_runs(law, theta, log_budget))

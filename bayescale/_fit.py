@@ -50,10 +50,20 @@ def _problem_names(problems) -> str:
     return "; ".join(p.split(":")[0].split(" (")[0] for p in problems)
 
 
-def _resolve_chain_method(chain_method: str, num_chains: int) -> str:
+# From this many rows on, "auto" splits the rows over the devices rather than the chains: a
+# likelihood this big costs more than the cross-device sum each evaluation adds, and the
+# chains-over-devices program's memory grows with rows x steps on XLA:CPU (_inference._split_rows).
+SPLIT_ROWS_FROM = 8192
+
+
+def _resolve_chain_method(chain_method: str, num_chains: int, num_rows: int = 0) -> str:
     if chain_method != "auto":
         return chain_method
-    return "parallel" if num_chains > 1 and len(jax.local_devices()) > 1 else "sequential"
+    if len(jax.local_devices()) < 2:
+        return "sequential"
+    if num_rows >= SPLIT_ROWS_FROM:
+        return "split_rows"
+    return "parallel" if num_chains > 1 else "sequential"
 
 
 def fit(
@@ -117,7 +127,9 @@ def fit(
             ``"sequential"``. ``"parallel"`` splits the chains over the devices, one after
             another on each; ``"sequential"`` runs them one after another inside one compiled
             program (on CPU it traces, compiles and samples ~2-3x faster than
-            ``"vectorized"`` chains, which wait for the deepest tree of any chain).
+            ``"vectorized"`` chains, which wait for the deepest tree of any chain);
+            ``"split_rows"`` runs them one after another with the rows split over the devices
+            (``"auto"`` picks it from 8,192 rows on: big ladders and learning curves).
         progress: Show a progress bar while sampling.
         groups: Name of a group-label column, or a list of several (a group is then each
             combination of their values present in the data, labelled ``"v1|v2"``): fit ``law``
@@ -218,6 +230,10 @@ def fit(
     )
     law = apply_priors(law, priors)
     clean = validate_for_law(data, law, **data_options)
+    if chain_method == "auto":
+        settings = dataclasses.replace(
+            settings, chain_method=_resolve_chain_method(chain_method, num_chains, len(clean))
+        )
     x = {k: clean[k].to_numpy() for k in law.inputs}
     y = clean[law.target].to_numpy()
     if escalate is None:  # escalate the defaults; settings a user chose are kept as chosen

@@ -35,7 +35,7 @@ import numpy as np
 from jax import lax
 from jax.flatten_util import ravel_pytree
 from jax.scipy.linalg import solve_triangular
-from jax.sharding import Mesh, PartitionSpec
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from numpyro.infer import NUTS
 from numpyro.infer.hmc import hmc
 from numpyro.infer.hmc_util import build_adaptation_schedule
@@ -51,6 +51,9 @@ __all__ = ["NutsSettings", "run_nuts", "pad_rows"]
 _ROW_BUCKET = 32
 # numpyro (like Stan) shrinks each adapted metric towards this multiple of the identity
 _SHRINK_TARGET = 1e-3
+
+
+CHAIN_METHODS = ("sequential", "vectorized", "parallel", "split_rows")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,9 +86,9 @@ class NutsSettings:
     num_inits: int = 8
 
     def __post_init__(self) -> None:
-        if self.chain_method not in ("sequential", "vectorized", "parallel"):
+        if self.chain_method not in CHAIN_METHODS:
             raise ValueError(
-                "chain_method must be 'sequential', 'vectorized' or 'parallel', "
+                f"chain_method must be one of {', '.join(map(repr, CHAIN_METHODS))}, "
                 f"got {self.chain_method!r}"
             )
         if self.metric_shrinkage not in ("previous", "identity"):
@@ -430,6 +433,22 @@ def _over_devices(chains_in_turn: Callable, s: NutsSettings, keys: jax.Array):
     )
 
 
+def _split_rows(x: dict[str, np.ndarray], y: np.ndarray, mask: np.ndarray):
+    """``chain_method="split_rows"``: the padded rows sharded over the local devices, so that
+    XLA partitions every evaluation of the likelihood (the chains run one after another).
+
+    Why not the chains over the devices for big ladders: on XLA:CPU the chains-over-devices
+    program kept about one row-sized buffer per gradient evaluation until it finished (measured
+    with 24,000 rows: +1.2 GB of peak memory for 4 x 2000 steps, +3.6 GB from a uniform start),
+    and a split likelihood does not.
+    """
+    devices = jax.local_devices()
+    m = y.shape[0]
+    k = max(c for c in range(1, len(devices) + 1) if m % c == 0)
+    sharding = NamedSharding(Mesh(np.array(devices[:k]), ("rows",)), PartitionSpec("rows"))
+    return jax.device_put((x, y, mask), sharding)
+
+
 def _compiled_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
     """The jitted NUTS run for these settings (cached): numpyro's kernel as it is, or
     re-whitened at window ends for ``metric_shrinkage="previous"``."""
@@ -452,6 +471,8 @@ def run_nuts(
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Run NUTS and return ``(draws, stats)`` as NumPy arrays shaped ``(chain, draw, ...)``."""
     xp, yp, mask = pad_rows(x, np.asarray(y, np.float64))
+    if settings.chain_method == "split_rows":
+        xp, yp, mask = _split_rows(xp, yp, mask)
     fn = _compiled_runner(law, noise, settings)
     if settings.progress:
         from tqdm.auto import tqdm

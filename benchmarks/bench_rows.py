@@ -14,8 +14,10 @@ is a slope of 1).
 
 Usage:
     .venv/bin/python benchmarks/bench_rows.py [ROWS ...] [--gpt3] [--init laplace|uniform]
+        [--chain-method auto|parallel|split_rows|sequential]
 
-Defaults: 240 2400 24000 120000 --gpt3, ``init="laplace"`` (the default fit).
+Defaults: 240 2400 24000 120000 --gpt3, ``init="laplace"``, ``chain_method="auto"`` (the default
+fit: the chains over the devices below 8,192 rows, the rows over the devices from there on).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ _CHILD = textwrap.dedent(
     import bayescale as bs
     from bayescale.models import chinchilla, kaplan_NS
 
-    rows, init, gpt3 = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "1"
+    rows, init, gpt3, cm = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "1", sys.argv[4]
 
     def simulate(seed):
         rng = np.random.default_rng(seed)
@@ -52,14 +54,15 @@ _CHILD = textwrap.dedent(
     else:
         law, data = chinchilla, [simulate(0), simulate(1)]
     out = {"rows": rows, "law": law.name}
+    opts = dict(init=init, chain_method=cm)
     t = time.perf_counter()
-    post = bs.fit(law, data[0], seed=0, init=init)
+    post = bs.fit(law, data[0], seed=0, **opts)
     out["first_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    post = bs.fit(law, data[1], seed=1, init=init)
+    post = bs.fit(law, data[1], seed=1, **opts)
     out["refit_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    twice = bs.fit(law, data[1], seed=1, init=init, num_samples=2000)
+    twice = bs.fit(law, data[1], seed=1, num_samples=2000, **opts)
     out["sampling_s"] = max(time.perf_counter() - t - out["refit_s"], 0.0)
     out["warmup_s"] = out["refit_s"] - out["sampling_s"]
     steps = np.asarray(post.stats["n_steps"])
@@ -67,6 +70,7 @@ _CHILD = textwrap.dedent(
         steps_per_draw=float(steps.mean()),
         divergent=int(np.asarray(post.stats["diverging"]).sum()),
         ok=bool(post.ok),
+        chain_method=post.settings["chain_method"],
         notes=len(post.notes),
         peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     )
@@ -75,10 +79,10 @@ _CHILD = textwrap.dedent(
 )
 
 
-def run(rows: int, init: str, gpt3: bool = False) -> dict:
+def run(rows: int, init: str, gpt3: bool = False, chain_method: str = "auto") -> dict:
     env = {**os.environ, "BAYESCALE_COMPILATION_CACHE": "0"}  # time compilation honestly
     proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(rows), init, "1" if gpt3 else "0"],
+        [sys.executable, "-c", _CHILD, str(rows), init, "1" if gpt3 else "0", chain_method],
         capture_output=True,
         text=True,
         env=env,
@@ -95,14 +99,19 @@ def main(argv: list[str]) -> None:
         i = argv.index("--init")
         init = argv[i + 1]
         del argv[i : i + 2]
+    chain_method = "auto"
+    if "--chain-method" in argv:
+        i = argv.index("--chain-method")
+        chain_method = argv[i + 1]
+        del argv[i : i + 2]
     gpt3 = "--gpt3" in argv or not argv
     sizes = [int(a) for a in argv if a.isdigit()] or [240, 2400, 24000, 120000]
     results = []
     for rows in sizes:
-        results.append(run(rows, init))
+        results.append(run(rows, init, chain_method=chain_method))
         print(json.dumps(results[-1]), flush=True)
     if gpt3:
-        results.append(run(0, init, gpt3=True))
+        results.append(run(0, init, gpt3=True, chain_method=chain_method))
         print(json.dumps(results[-1]), flush=True)
     cols = [
         "law",
@@ -114,6 +123,7 @@ def main(argv: list[str]) -> None:
         "steps_per_draw",
         "divergent",
         "ok",
+        "chain_method",
         "peak_mb",
     ]
     print(f"\ninit={init!r}, 4 chains x (1000 + 1000), float64, {os.cpu_count()} cores")

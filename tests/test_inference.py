@@ -24,15 +24,19 @@ _PARALLEL = textwrap.dedent(
     seq = bs.fit(chinchilla, df, seed=0, num_warmup=500, num_samples=500,
                  chain_method="sequential")
     again = bs.fit(chinchilla, df, seed=0, num_warmup=500, num_samples=500)
+    split = bs.fit(chinchilla, df, seed=0, num_warmup=500, num_samples=500,
+                   chain_method="split_rows")
+    from bayescale._fit import _resolve_chain_method, SPLIT_ROWS_FROM
     out = {"devices": len(jax.local_devices()), "chain_method": auto.settings["chain_method"],
-           "ok": [auto.ok, seq.ok], "shape": list(auto.draws["alpha"].shape),
+           "big": _resolve_chain_method("auto", 4, SPLIT_ROWS_FROM),
+           "ok": [auto.ok, seq.ok, split.ok], "shape": list(auto.draws["alpha"].shape),
            "same_seed_same_draws": bool(np.array_equal(auto.draws["alpha"], again.draws["alpha"]))}
     import contextlib, io, re
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         bs.fit(chinchilla, df, seed=0, num_warmup=100, num_samples=100, progress=True)
     out["progress"] = [[int(a), int(b)] for a, b in re.findall(r"(\d+)/(\d+)", err.getvalue())]
-    for name, post in (("auto", auto), ("seq", seq)):
+    for name, post in (("auto", auto), ("seq", seq), ("split", split)):
         t = post.summary()
         out[name] = {k: [float(t.loc[k, "mean"]), float(t.loc[k, "sd"]),
                          float(t.loc[k, "ess_bulk"])] for k in ("E", "alpha", "beta")}
@@ -44,8 +48,9 @@ _PARALLEL = textwrap.dedent(
 @pytest.mark.slow
 def test_default_fit_runs_chains_in_parallel_over_cpu_devices():
     """With two CPU devices (what ``import bayescale`` sets up on a 2-core machine) the default
-    fit splits its 4 chains over them; the posterior agrees with sequential chains' within
-    Monte Carlo error, and the same seed gives the same draws."""
+    fit splits its 4 chains over them, and from 8,192 rows on it splits the rows instead; both
+    posteriors agree with sequential chains' within Monte Carlo error, and the same seed gives
+    the same draws."""
     env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_PLATFORMS")}
     env["BAYESCALE_CPU_DEVICES"] = "2"
     out = subprocess.run(
@@ -58,16 +63,18 @@ def test_default_fit_runs_chains_in_parallel_over_cpu_devices():
     )
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["devices"] == 2 and got["chain_method"] == "parallel"
-    assert got["ok"] == [True, True] and got["shape"] == [4, 500]
+    assert got["big"] == "split_rows"
+    assert got["ok"] == [True, True, True] and got["shape"] == [4, 500]
     assert got["same_seed_same_draws"]
     # the progress bar counts every chain's steps, on both devices, up to 4 x 200
     done = [n for n, _ in got["progress"]]
     assert {total for _, total in got["progress"]} == {800}
     assert done == sorted(done) and done[-1] == 800
-    for k in ("E", "alpha", "beta"):
-        (m1, s1, e1), (m2, s2, e2) = got["auto"][k], got["seq"][k]
-        mcse = np.hypot(s1 / np.sqrt(e1), s2 / np.sqrt(e2))
-        assert abs(m1 - m2) < 4 * mcse, k
+    for other in ("auto", "split"):
+        for k in ("E", "alpha", "beta"):
+            (m1, s1, e1), (m2, s2, e2) = got[other][k], got["seq"][k]
+            mcse = np.hypot(s1 / np.sqrt(e1), s2 / np.sqrt(e2))
+            assert abs(m1 - m2) < 4 * mcse, (other, k)
 
 
 def test_progress_sums_the_steps_of_chains_reporting_concurrently():
