@@ -11,141 +11,181 @@ Example:
     >>> post = bs.fit(chinchilla, data, seed=0)
     >>> post.forecast(N=70e9, D=1.4e12, level=0.9)
     >>> post.allocate(C=5.76e23)
+
+The public names load on first use (``bs.fit`` imports JAX and the engine then), so that
+``import bayescale`` and ``bayescale --help`` do not pay for JAX's import.
 """
 
-import jax as _jax
+from __future__ import annotations
 
-# Loss extrapolation over orders of magnitude needs float64; set before any array is made.
-_jax.config.update("jax_enable_x64", True)
+import importlib as _importlib
+import os as _os
+import re as _re
+import sys as _sys
+from typing import TYPE_CHECKING, Any
 
-# numpyro before arviz: ArviZ's lazy loader needs numpyro.infer already imported.
-import numpyro as _numpyro  # noqa: E402
 
+def _configure_jax() -> None:
+    """float64, and one XLA CPU device per core, both set before JAX starts.
 
-def _expose_cpu_cores() -> None:
-    """One XLA CPU device per core, so NUTS chains and fit_many's datasets run in parallel.
-
-    XLA reads the flag only when its CPU backend starts: importing bayescale before any JAX
-    computation is enough; later it is a no-op. A device count already in ``XLA_FLAGS`` is
-    kept; ``BAYESCALE_CPU_DEVICES=1`` turns this off (any other number sets the count).
+    Loss extrapolation over orders of magnitude needs float64: JAX reads ``JAX_ENABLE_X64`` when
+    it is imported, or, if it already is, takes the config update. One CPU device per core lets
+    NUTS chains and fit_many's datasets run in parallel; XLA reads the device count only when
+    its CPU backend starts, so importing bayescale before any JAX computation is enough (later
+    it is a no-op). A count already in ``XLA_FLAGS`` is kept; ``BAYESCALE_CPU_DEVICES=1`` turns
+    this off (any other number sets the count).
     """
-    import os
-
-    if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
+    if "jax" in _sys.modules:
+        _sys.modules["jax"].config.update("jax_enable_x64", True)
+    else:
+        _os.environ["JAX_ENABLE_X64"] = "1"
+    flags = _os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" in flags:
         return
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    count = int(os.environ.get("BAYESCALE_CPU_DEVICES", cores or 1))
-    if count > 1:
-        _numpyro.set_host_device_count(count)
+    if hasattr(_os, "sched_getaffinity"):
+        cores = len(_os.sched_getaffinity(0))
+    else:
+        cores = _os.cpu_count() or 1
+    count = int(_os.environ.get("BAYESCALE_CPU_DEVICES", cores))
+    if count > 1:  # what numpyro.set_host_device_count does
+        flags = _re.sub(r"--xla_force_host_platform_device_count=\S+", "", flags).split()
+        _os.environ["XLA_FLAGS"] = " ".join(
+            [f"--xla_force_host_platform_device_count={count}", *flags]
+        )
 
 
-_expose_cpu_cores()
-
-from . import datasets as datasets  # noqa: E402
-from . import models as models  # noqa: E402
-from ._catalog import laws as laws  # noqa: E402
-from ._data import DataError as DataError  # noqa: E402
-from ._data import DataWarning as DataWarning  # noqa: E402
-from ._data import read_table as read_table  # noqa: E402
-from ._data import validate as validate  # noqa: E402
-from ._diagnostics import ConvergenceWarning as ConvergenceWarning  # noqa: E402
-from ._diagnostics import PriorWarning as PriorWarning  # noqa: E402
-from ._fit import fit as fit  # noqa: E402
-from ._hierarchical import hierarchical as hierarchical  # noqa: E402
-from ._law import Law as Law  # noqa: E402
-from ._law import Parameter as Parameter  # noqa: E402
-from ._model import binomial_noise as binomial_noise  # noqa: E402
-from ._model import build_model as build_model  # noqa: E402
-from ._model import scaled_noise as scaled_noise  # noqa: E402
-from ._plot_prior import plot_prior_posterior as plot_prior_posterior  # noqa: E402
-from ._posterior import Posterior as Posterior  # noqa: E402
-from ._posterior import load as load  # noqa: E402
-from ._priors import prior_set as prior_set  # noqa: E402
-from ._priors import prior_sets as prior_sets  # noqa: E402
-from .models._data_constrained import (  # noqa: E402
-    allocate_data_constrained as allocate_data_constrained,
-)
+_configure_jax()
 
 __version__ = "0.1.0"
 
+# public name -> the module that defines it (a submodule of bayescale, relative)
+_PUBLIC: dict[str, str] = {
+    "Comparison": "._compare",
+    "ConvergenceWarning": "._diagnostics",
+    "DataError": "._data",
+    "DataWarning": "._data",
+    "Discrepancy": "._discrepancy",
+    "Evidence": "._evidence",
+    "Law": "._law",
+    "Parameter": "._law",
+    "ParetoKWarning": "._compare",
+    "Posterior": "._posterior",
+    "PriorWarning": "._diagnostics",
+    "SmcSettings": "._evidence",
+    "Stack": "._stack",
+    "allocate_data_constrained": ".models._data_constrained",
+    "binomial_noise": "._model",
+    "build_model": "._model",
+    "compare": "._compare",
+    "effective_multiplier": "._hierarchical",
+    "enable_compilation_cache": "._many",
+    "fit": "._fit",
+    "fit_many": "._many",
+    "hierarchical": "._hierarchical",
+    "laws": "._catalog",
+    "leave_future_out": "._lfo",
+    "load": "._posterior",
+    "log_evidence": "._evidence",
+    "plot_prior_posterior": "._plot_prior",
+    "prior_sensitivity": "._evidence",
+    "prior_set": "._priors",
+    "prior_sets": "._priors",
+    "read_table": "._data",
+    "scaled_noise": "._model",
+    "stack": "._stack",
+    "validate": "._data",
+}
+# submodules; plot imports matplotlib
+_SUBMODULES = ("datasets", "models", "plot")
+
 __all__ = [
+    "allocate_data_constrained",
+    "binomial_noise",
+    "build_model",
+    "compare",
+    "Comparison",
     "ConvergenceWarning",
     "DataError",
-    "DataWarning",
-    "Law",
-    "Parameter",
-    "Posterior",
-    "PriorWarning",
-    "build_model",
     "datasets",
+    "DataWarning",
+    "Discrepancy",
+    "effective_multiplier",
+    "enable_compilation_cache",
+    "Evidence",
     "fit",
+    "fit_many",
     "hierarchical",
+    "Law",
     "laws",
+    "leave_future_out",
     "load",
+    "log_evidence",
     "models",
+    "Parameter",
+    "ParetoKWarning",
     "plot",
+    "plot_prior_posterior",
+    "Posterior",
+    "prior_sensitivity",
+    "prior_set",
+    "prior_sets",
+    "PriorWarning",
     "read_table",
+    "scaled_noise",
+    "SmcSettings",
+    "Stack",
+    "stack",
     "validate",
 ]
 
-
-def __getattr__(name: str):
-    # Plotting imports matplotlib: load it only when asked for.
-    if name == "plot":
-        import importlib
-
-        return importlib.import_module(".plot", __name__)
-    raise AttributeError(f"module 'bayescale' has no attribute {name!r}")
+_engine_ready = False
 
 
-# Catalog part B: accuracy noise models and data-constrained allocation.
-__all__ += ["allocate_data_constrained", "binomial_noise"]
+def _start_engine() -> None:
+    """Once, before the first public name loads: numpyro before arviz (ArviZ's lazy loader needs
+    numpyro.infer imported), and the persistent compilation cache (off with
+    ``BAYESCALE_COMPILATION_CACHE=0``), so a new process loads compiled samplers from disk."""
+    global _engine_ready
+    if _engine_ready:
+        return
+    _engine_ready = True
+    _importlib.import_module("numpyro.infer")
+    _importlib.import_module("._many", __name__).use_default_compilation_cache()
 
-# Law comparison: PSIS-LOO, WAIC, stacking, evidence, leave-future-out.
-from ._compare import Comparison as Comparison  # noqa: E402
-from ._compare import ParetoKWarning as ParetoKWarning  # noqa: E402
-from ._compare import compare as compare  # noqa: E402
-from ._discrepancy import Discrepancy as Discrepancy  # noqa: E402
-from ._evidence import Evidence as Evidence  # noqa: E402
-from ._evidence import SmcSettings as SmcSettings  # noqa: E402
-from ._evidence import log_evidence as log_evidence  # noqa: E402
-from ._evidence import prior_sensitivity as prior_sensitivity  # noqa: E402
-from ._lfo import leave_future_out as leave_future_out  # noqa: E402
-from ._stack import Stack as Stack  # noqa: E402
-from ._stack import stack as stack  # noqa: E402
 
-__all__ += [
-    "Comparison",
-    "Discrepancy",
-    "Evidence",
-    "ParetoKWarning",
-    "SmcSettings",
-    "Stack",
-    "compare",
-    "leave_future_out",
-    "log_evidence",
-    "prior_sensitivity",
-    "stack",
-]
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        _start_engine()
+        value = getattr(_importlib.import_module(_PUBLIC[name], __name__), name)
+    elif name in _SUBMODULES:
+        _start_engine()
+        value = _importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'bayescale' has no attribute {name!r}")
+    globals()[name] = value  # loaded once
+    return value
 
-# Many fits per compiled call, accelerator-shaped sampling, compile cache.
-from ._many import enable_compilation_cache as enable_compilation_cache  # noqa: E402
-from ._many import fit_many as fit_many  # noqa: E402
 
-__all__ += ["enable_compilation_cache", "fit_many"]
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
-# Compiled samplers persist across processes (off with BAYESCALE_COMPILATION_CACHE=0).
-from ._many import use_default_compilation_cache as _use_default_compilation_cache  # noqa: E402
 
-_use_default_compilation_cache()
-
-# Hierarchical laws, noise models, prior sets.
-from ._hierarchical import effective_multiplier as effective_multiplier  # noqa: E402
-
-__all__ += [
-    "effective_multiplier",
-    "plot_prior_posterior",
-    "prior_set",
-    "prior_sets",
-    "scaled_noise",
-]
+if TYPE_CHECKING:  # what static tools see
+    from . import datasets, models, plot
+    from ._catalog import laws
+    from ._compare import Comparison, ParetoKWarning, compare
+    from ._data import DataError, DataWarning, read_table, validate
+    from ._diagnostics import ConvergenceWarning, PriorWarning
+    from ._discrepancy import Discrepancy
+    from ._evidence import Evidence, SmcSettings, log_evidence, prior_sensitivity
+    from ._fit import fit
+    from ._hierarchical import effective_multiplier, hierarchical
+    from ._law import Law, Parameter
+    from ._lfo import leave_future_out
+    from ._many import enable_compilation_cache, fit_many
+    from ._model import binomial_noise, build_model, scaled_noise
+    from ._plot_prior import plot_prior_posterior
+    from ._posterior import Posterior, load
+    from ._priors import prior_set, prior_sets
+    from ._stack import Stack, stack
+    from .models._data_constrained import allocate_data_constrained

@@ -25,8 +25,10 @@ import sys
 import threading
 import traceback
 import warnings
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXIT_OK, EXIT_NOT_CONVERGED, EXIT_USER_ERROR, EXIT_INTERNAL_ERROR = 0, 1, 2, 3
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
@@ -37,6 +39,8 @@ DEMO_BUDGET = 5.76e23
 
 
 def _print_table(df: pd.DataFrame, args, title: str | None = None) -> None:
+    import pandas as pd  # not at the top: `bayescale --help` imports no pandas, JAX or numpyro
+
     if getattr(args, "json", False):
         if not isinstance(df.index, pd.RangeIndex):  # records drop the index: keep its labels
             df = df.reset_index(names=df.index.name or "name")
@@ -132,6 +136,8 @@ def cmd_demo(args) -> int:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)  # reported below, with remedies
+        import pandas as pd
+
         fc = pd.concat(
             [post.forecast(level=0.9, **pt).assign(model=name) for name, pt in DEMO_POINTS.items()]
         ).set_index("model")

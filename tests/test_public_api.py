@@ -1,0 +1,61 @@
+"""The package's public names: one flat namespace that loads on first use."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import bayescale as bs
+
+
+def test_every_public_name_resolves_and_is_listed_once():
+    assert len(set(bs.__all__)) == len(bs.__all__)
+    assert set(bs.__all__) == {*bs._PUBLIC, *bs._SUBMODULES}
+    for name in bs.__all__:
+        assert getattr(bs, name) is not None, name
+    assert set(bs.__all__) <= set(dir(bs))
+
+
+def test_import_is_light_and_the_first_use_starts_the_engine():
+    """``import bayescale`` (and so ``bayescale --help``) imports neither JAX nor pandas; the
+    first public name loads them, with float64 on and one CPU device per requested core."""
+    code = textwrap.dedent(
+        """
+        import json, sys
+        import bayescale as bs
+        light = {m: m in sys.modules for m in ("jax", "numpyro", "pandas", "arviz")}
+        fit = bs.fit
+        import jax, jax.numpy as jnp
+        print(json.dumps({"light": light, "dtype": str(jnp.zeros(1).dtype),
+                          "devices": len(jax.local_devices()),
+                          "numpyro": "numpyro.infer" in sys.modules}))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_ENABLE_X64")}
+    env["BAYESCALE_CPU_DEVICES"] = "2"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert not any(got["light"].values()), got["light"]
+    assert got["dtype"] == "float64" and got["devices"] == 2 and got["numpyro"]
+
+
+def test_float64_is_set_when_jax_was_imported_first():
+    code = "import jax, bayescale, jax.numpy as jnp; print(jnp.zeros(1).dtype)"
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "float64"
+
+
+def test_cli_help_imports_no_jax():
+    code = (
+        "import sys\nfrom bayescale._cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('jax' in sys.modules, 'pandas' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False False"
