@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import os
 import re
@@ -38,16 +39,44 @@ DEMO_POINTS = {"Chinchilla": {"N": 70e9, "D": 1.4e12}, "Gopher": {"N": 280e9, "D
 DEMO_BUDGET = 5.76e23
 
 
-def _print_table(df: pd.DataFrame, args, title: str | None = None) -> None:
+# Significant digits kept in --json output: a posterior summary has no more.
+_JSON_DIGITS = 6
+# Width the default tables fit (`bayescale laws --wide` prints every column whole).
+_WIDTH = 100
+
+
+def _json_value(v):
+    """A table cell as JSON: floats to ``_JSON_DIGITS`` significant digits, NaN as null."""
+    import numpy as np
+
+    if isinstance(v, float | np.floating):
+        return float(f"{v:.{_JSON_DIGITS}g}") if math.isfinite(v) else None
+    if isinstance(v, np.integer | np.bool_):
+        return v.item()
+    return v
+
+
+def _print_table(
+    df: pd.DataFrame, args, title: str | None = None, *, by: str | None = None
+) -> None:
+    """``df`` on stdout: JSON records (``--json``; floats to 6 significant digits) or text.
+    ``by`` names a column whose values become the text table's columns (the table is printed
+    transposed: one line per quantity, one column per budget), as the demo does."""
     import pandas as pd  # not at the top: `bayescale --help` imports no pandas, JAX or numpyro
 
     if getattr(args, "json", False):
         if not isinstance(df.index, pd.RangeIndex):  # records drop the index: keep its labels
             df = df.reset_index(names=df.index.name or "name")
-        print(df.to_json(orient="records", double_precision=10))
+        print(
+            json.dumps([{k: _json_value(v) for k, v in r.items()} for r in df.to_dict("records")])
+        )
         return
     if title:
         print(f"\n{title}")
+    if by is not None:
+        df = df.set_index(by)
+        df.index = [f"{by}={v:.4g}" for v in df.index]
+        df = df.T
     with pd.option_context("display.width", 160, "display.max_columns", 40):
         print(df.to_string(float_format=lambda v: f"{v:.4g}"))
 
@@ -185,8 +214,29 @@ def cmd_demo(args) -> int:
 def cmd_laws(args) -> int:
     import bayescale as bs
 
-    _print_table(bs.laws(), args)
+    table = bs.laws()
+    if args.json or args.wide:
+        _print_table(table, args)
+    else:
+        print(_narrow_catalog(table))
     return EXIT_OK
+
+
+def _narrow_catalog(table: pd.DataFrame) -> str:
+    """The catalog in ``_WIDTH`` columns, left-aligned: name, inputs, the formula (cut with
+    "..." if it must be) and the reference's first author and year (``--wide``: all of it)."""
+    refs = table["reference"].str.extract(r"^(.+?\(\d{4}[a-z]?\))", expand=False)
+    refs = refs.fillna(table["reference"])
+    refs = refs.where(refs.str.len() <= 26, refs.str.slice(0, 23) + "...")
+    rows = [("law", "inputs", "formula", "reference")]
+    rows += list(zip(table.index, table["inputs"], table["formula"], refs, strict=True))
+    w_name, w_in, w_ref = (max(len(str(r[i])) for r in rows) for i in (0, 1, 3))
+    room = max(_WIDTH - w_name - w_in - w_ref - 6, 20)  # 6: three gaps of two spaces
+    lines = []
+    for name, inputs, formula, ref in rows:
+        formula = formula if len(formula) <= room else formula[: room - 3] + "..."
+        lines.append(f"{name:<{w_name}}  {inputs:<{w_in}}  {formula:<{room}}  {ref}".rstrip())
+    return "\n".join(lines)
 
 
 def _check_out_file(path: str, data: str) -> None:
@@ -315,7 +365,7 @@ def cmd_allocate(args) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)  # said above, on stderr
         table = post.allocate(budgets, level=args.level)
-    _print_table(table, args)
+    _print_table(table, args, by="C")
     return EXIT_OK
 
 
@@ -406,6 +456,9 @@ def _pairs(what: str, example: str, *, infinite: bool = False):
 _units = _pairs("FACTOR", "N=1e9")
 
 
+_JSON_HELP = "print JSON records (6 significant digits) instead of a table"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bayescale",
@@ -425,9 +478,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     def sampler_args(p, warmup=1000, samples=1000):
         p.add_argument("--seed", type=_seed, default=0, help="integer in [0, 2**63)")
-        p.add_argument("--num-chains", type=_count(1), default=4)
-        p.add_argument("--num-warmup", type=_count(0), default=warmup)
-        p.add_argument("--num-samples", type=_count(1), default=samples)
+        p.add_argument("--num-chains", type=_count(1), default=4, help="independent chains")
+        p.add_argument(
+            "--num-warmup", type=_count(0), default=warmup, help="adaptation steps per chain"
+        )
+        p.add_argument("--num-samples", type=_count(1), default=samples, help="draws per chain")
 
     def data_args(p):
         p.add_argument(
@@ -464,7 +519,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo, json=False)
 
     p = sub.add_parser("laws", help="list the law catalog")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
+    p.add_argument(
+        "--wide",
+        action="store_true",
+        help=f"print whole formulas and references (not {_WIDTH} columns)",
+    )
     p.set_defaults(func=cmd_laws)
 
     p = sub.add_parser(
@@ -473,11 +533,18 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: bayescale fit runs.csv --law chinchilla --out fit.nc",
     )
     p.add_argument("data", help="CSV or Parquet with the law's input columns and 'loss'")
-    p.add_argument("--law", required=True)
+    p.add_argument("--law", required=True, help="a catalog law's name (`bayescale laws`)")
     p.add_argument("--out", required=True, help="netCDF file for the posterior")
-    p.add_argument("--noise", default="normal")
+    p.add_argument(
+        "--noise",
+        default="normal",
+        help="noise model: normal (on log-loss, default), student_t (robust to outliers), "
+        "undertrained (one-sided excess of runs stopped early), scaled_N, scaled_D, scaled_C "
+        "(scale varying with an input), beta, binomial_K, beta_binomial_K with K in 100, "
+        "1000, 2000 (accuracies of K questions)",
+    )
     p.add_argument("--level", type=_level, default=0.95, help="interval probability, e.g. 0.95")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
     data_args(p)
     sampler_args(p)
     p.set_defaults(func=cmd_fit)
@@ -487,10 +554,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="forecast from a saved fit",
         epilog="example: bayescale forecast fit.nc --at N=70e9,D=1.4e12",
     )
-    p.add_argument("fit")
+    p.add_argument("fit", help="netCDF file written by `bayescale fit`")
     p.add_argument("--at", action="append", required=True, help="NAME=VALUE,... (repeatable)")
     p.add_argument("--level", type=_level, default=0.9, help="interval probability")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
     p.add_argument(
         "--force",
         action="store_true",
@@ -503,10 +570,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="compute-optimal allocation from a saved fit",
         epilog="example: bayescale allocate fit.nc --C 5.76e23 --C 1e24",
     )
-    p.add_argument("fit")
+    p.add_argument("fit", help="netCDF file written by `bayescale fit`")
     p.add_argument("--C", action="append", required=True, help="FLOP budget (repeatable)")
     p.add_argument("--level", type=_level, default=0.9, help="interval probability")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
     p.add_argument(
         "--force",
         action="store_true",
@@ -529,7 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bridge for MCMC fits, smc for approximate ones)",
     )
     p.add_argument("--seed", type=_seed, default=0, help="integer in [0, 2**63)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
     p.set_defaults(func=cmd_compare)
     return parser
 

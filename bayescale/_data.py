@@ -286,10 +286,11 @@ def check_distinct_labels(labels: Iterable[Any], column: str) -> None:
         value = label.item() if isinstance(label, np.generic) else label
         text = str(value)
         if text in seen and type(seen[text]) is not type(value):
-            first = seen[text]
+            # named in a fixed order (the labels may come from a set, whose order varies)
+            first, second = sorted((seen[text], value), key=lambda v: type(v).__name__)
             raise DataError(
                 f"group column {column!r} holds labels {first!r} ({type(first).__name__}) and "
-                f"{value!r} ({type(value).__name__}), different values that print the same: "
+                f"{second!r} ({type(second).__name__}), different values that print the same: "
                 f"give the column one type, e.g. data[{column!r}].astype(str)"
             )
         seen.setdefault(text, value)

@@ -63,6 +63,17 @@ def test_laws_lists_the_catalog(capsys):
     assert len(chinchilla) == 1 and chinchilla[0]["formula"].startswith("L = E + A/N^alpha")
 
 
+def test_laws_fit_a_100_column_terminal_unless_wide(capsys):
+    assert main(["laws"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["law", "inputs", "formula", "reference"]
+    assert max(map(len, lines)) <= 100
+    assert any(ln.startswith("chinchilla ") and "Hoffmann et al. (2022)" in ln for ln in lines)
+    assert len(lines) == len(bayescale.laws()) + 1
+    assert main(["laws", "--wide"]) == 0
+    assert "arXiv:2203.15556" in capsys.readouterr().out
+
+
 class _ClosedPipe(io.StringIO):
     def write(self, text):
         raise BrokenPipeError(32, "Broken pipe")
@@ -121,7 +132,17 @@ def test_fit_forecast_allocate_round_trip(fitted, capsys):
     assert fc.loc[0, "pred_lower"] < fc.loc[0, "median"] < fc.loc[0, "pred_upper"]
     assert main(["allocate", str(fit_nc), "--C", "5.76e23", "--json", "--force"]) == 0
     alloc = pd.DataFrame(json.loads(capsys.readouterr().out))
-    np.testing.assert_allclose(6 * alloc["N_opt"] * alloc["D_opt"], 5.76e23, rtol=1e-6)
+    # 6 significant digits each (relative rounding <= 5e-6): the product is within 1e-5
+    np.testing.assert_allclose(6 * alloc["N_opt"] * alloc["D_opt"], 5.76e23, rtol=1e-5)
+    assert all(
+        len(f"{v:.15g}".replace("-", "").split("e")[0].replace(".", "").strip("0")) <= 6
+        for v in alloc.select_dtypes("number").to_numpy().ravel()
+    )
+    # as text: one line per quantity, one column per budget
+    assert main(["allocate", str(fit_nc), "--C", "5.76e23", "--C", "1e24", "--force"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["C=5.76e+23", "C=1e+24"]
+    assert [ln.split()[0] for ln in lines[1:4]] == ["N_opt", "N_opt_lower", "N_opt_upper"]
 
 
 @pytest.mark.parametrize(
