@@ -475,9 +475,13 @@ class Posterior:
         out.attrs["level"] = level
         return out
 
-    def predictive(self, rng_key: jax.Array, x: Mapping[str, Any]) -> np.ndarray:
-        """Posterior predictive draws of the target at inputs ``x``: ``(draws, points)``."""
-        return self._predictive(rng_key, x, self._theta_flat)
+    def predictive(self, x: Mapping[str, Any], *, seed: int = 0) -> np.ndarray:
+        """Posterior predictive draws of the target at inputs ``x``: ``(draws, points)``.
+
+        The law at each parameter draw plus one noise draw (no law error beyond the data:
+        :meth:`forecast` adds it). ``seed`` makes the noise reproducible, as in ``forecast``.
+        """
+        return self._predictive(jax.random.PRNGKey(check_seed(seed)), x, self._theta_flat)
 
     def _predictive(self, rng_key: jax.Array, x: Mapping[str, Any], theta) -> np.ndarray:
         from numpyro.infer import Predictive
@@ -759,7 +763,7 @@ class Posterior:
             groups["sample_stats"] = dict(self.stats)
         if predictive_seed is not None:
             x = {k: self.data[k].to_numpy() for k in self.law.inputs}
-            pred = self.predictive(jax.random.PRNGKey(predictive_seed), x)
+            pred = self.predictive(x, seed=predictive_seed)
             shape = (self.num_chains, self.num_draws // self.num_chains, len(self.data))
             groups["posterior_predictive"] = {OBS_SITE: pred.reshape(shape)}
         dims = {OBS_SITE: ["row"], **{k: ["row"] for k in self.law.inputs}}

@@ -68,7 +68,7 @@ def test_undertrained_fit_is_not_dragged_by_bad_runs():
         post = bs.fit(chinchilla, df, noise=noise, seed=2, **SMALL)
         f = post.forecast(**x, level=0.9)
         # the noise model samples (its predictive draws are finite)
-        draws = np.log(post.predictive(jax.random.PRNGKey(0), x)[:, 0] / truth)
+        draws = np.log(post.predictive(x, seed=0)[:, 0] / truth)
         assert np.isfinite(draws).all()
         width = float(f["mean_upper"][0] - f["mean_lower"][0]) / 3.29
         zs[noise] = (float(f["median"][0]) - truth) / width

@@ -9,7 +9,6 @@ Monte Carlo error (|difference| < 4.5 combined MCSE, MCSE = sd / sqrt(ESS)), whi
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 import pytest
 from bayescale.models import chinchilla
@@ -51,9 +50,9 @@ def test_other_seed_other_draws(first, data):
 
 def test_forecast_and_predictive_seeded(first):
     x = {"N": np.array([70e9]), "D": np.array([1.4e12])}
-    a = first.predictive(jax.random.PRNGKey(5), x)
-    b = first.predictive(jax.random.PRNGKey(5), x)
-    c = first.predictive(jax.random.PRNGKey(6), x)
+    a = first.predictive(x, seed=5)
+    b = first.predictive(x, seed=5)
+    c = first.predictive(x, seed=6)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
