@@ -437,10 +437,9 @@ def _split_rows(x: dict[str, np.ndarray], y: np.ndarray, mask: np.ndarray):
     """``chain_method="split_rows"``: the padded rows sharded over the local devices, so that
     XLA partitions every evaluation of the likelihood (the chains run one after another).
 
-    Why not the chains over the devices for big ladders: on XLA:CPU the chains-over-devices
-    program kept about one row-sized buffer per gradient evaluation until it finished (measured
-    with 24,000 rows: +1.2 GB of peak memory for 4 x 2000 steps, +3.6 GB from a uniform start),
-    and a split likelihood does not.
+    Memory stays flat (24,000 rows: 0.92 GB peak, as on one device), but each gradient then ends
+    in a cross-device sum: on 2 CPU devices a fit of 2,400 rows took 19.9 s against 0.89 s for
+    the chains over the devices, so ``chain_method="auto"`` never picks it on CPU.
     """
     devices = jax.local_devices()
     m = y.shape[0]

@@ -18,7 +18,7 @@ Usage:
         [--chain-method auto|parallel|split_rows|sequential]
 
 Defaults: 240 2400 24000 120000 --gpt3, ``init="laplace"``, ``chain_method="auto"`` (the default
-fit: the chains over the devices below 8,192 rows, the rows over the devices from there on).
+fit: the chains over the devices below 16,384 rows, in turn on one device from there on).
 """
 
 from __future__ import annotations

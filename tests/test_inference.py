@@ -26,9 +26,10 @@ _PARALLEL = textwrap.dedent(
     again = bs.fit(chinchilla, df, seed=0, num_warmup=500, num_samples=500)
     split = bs.fit(chinchilla, df, seed=0, num_warmup=500, num_samples=500,
                    chain_method="split_rows")
-    from bayescale._fit import _resolve_chain_method, SPLIT_ROWS_FROM
+    from bayescale._fit import _resolve_chain_method, SEQUENTIAL_FROM
     out = {"devices": len(jax.local_devices()), "chain_method": auto.settings["chain_method"],
-           "big": _resolve_chain_method("auto", 4, SPLIT_ROWS_FROM),
+           "big": _resolve_chain_method("auto", 4, SEQUENTIAL_FROM),
+           "below": _resolve_chain_method("auto", 4, SEQUENTIAL_FROM - 1),
            "ok": [auto.ok, seq.ok, split.ok], "shape": list(auto.draws["alpha"].shape),
            "same_seed_same_draws": bool(np.array_equal(auto.draws["alpha"], again.draws["alpha"]))}
     import contextlib, io, re
@@ -48,9 +49,9 @@ _PARALLEL = textwrap.dedent(
 @pytest.mark.slow
 def test_default_fit_runs_chains_in_parallel_over_cpu_devices():
     """With two CPU devices (what ``import bayescale`` sets up on a 2-core machine) the default
-    fit splits its 4 chains over them, and from 8,192 rows on it splits the rows instead; both
-    posteriors agree with sequential chains' within Monte Carlo error, and the same seed gives
-    the same draws."""
+    fit splits its 4 chains over them (from 16,384 rows on it runs them in turn on one device,
+    for bounded memory). Split chains and split rows both agree with sequential chains' posterior
+    within Monte Carlo error, and the same seed gives the same draws."""
     env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_PLATFORMS")}
     env["BAYESCALE_CPU_DEVICES"] = "2"
     out = subprocess.run(
@@ -63,7 +64,7 @@ def test_default_fit_runs_chains_in_parallel_over_cpu_devices():
     )
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["devices"] == 2 and got["chain_method"] == "parallel"
-    assert got["big"] == "split_rows"
+    assert got["big"] == "sequential" and got["below"] == "parallel"
     assert got["ok"] == [True, True, True] and got["shape"] == [4, 500]
     assert got["same_seed_same_draws"]
     # the progress bar counts every chain's steps, on both devices, up to 4 x 200
