@@ -2,7 +2,7 @@
 
 For simulated Chinchilla-like rows (Epoch's refit as the truth, log-normal noise of 1%) at 240,
 2,400, 24,000 and 120,000 rows, and for the bundled GPT-3 learning curves with ``kaplan_NS``
-(all 12,096 digitised rows), each size runs in a fresh process and reports:
+(the 6,506 digitised rows with a validation loss), each size runs in a fresh process and reports:
 
 * first fit (compilation included) and refit (same shape, new data: no compilation);
 * warmup and sampling time (a refit with twice the draws, compiled beforehand, gives the
