@@ -11,7 +11,7 @@ One script, <= 8 minutes: in one session on the GPU machine it runs
   4. the same fit_many table on the same machine's CPU (JAX_PLATFORMS=cpu, K <= 100, one XLA
      device per core as ``import bayescale`` sets up) for the GPU-vs-CPU ratio;
 and prints the tables (the sections most wanted first, so a run cut short keeps them).
-Goal (issue 6): 1000 posteriors (4 chains, R-hat <= 1.01) in < 30 s on the H100, and the GPU
+Goal: 1000 posteriors (4 chains, R-hat <= 1.01) in < 30 s on the H100, and the GPU
 faster than the CPU from K = 100 up.
 
 Usage (from the repository root, on the GPU machine; `bash benchmarks/prepare_gpu_bundle.sh`

@@ -1,4 +1,4 @@
-"""Law comparison on real published data (issue 4).
+"""Law comparison on real published data.
 
     .venv/bin/python benchmarks/compare_real.py [chinchilla] [bnsl] [datablations] [--smc] [--noise]
 

@@ -1,4 +1,4 @@
-"""The two grouped-law examples of issue 5, on simulated data with known truth and on real data.
+"""The two grouped-law examples, on simulated data with known truth and on real data.
 
 * Multilingual scaling law: per-language curves with partially pooled exponents; "does the gap
   between languages narrow with scale?" as a posterior probability (``Posterior.group_gap``).
