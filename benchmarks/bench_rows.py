@@ -7,7 +7,8 @@ For simulated Chinchilla-like rows (Epoch's refit as the truth, log-normal noise
 * first fit (compilation included) and refit (same shape, new data: no compilation);
 * warmup and sampling time (a refit with twice the draws, compiled beforehand, gives the
   sampling share);
-* leapfrog steps per draw while sampling, divergences, and whether diagnostics passed;
+* leapfrog steps per draw while sampling (counted) and in warmup (from the time ratio of the
+  two phases, which run as many iterations), divergences, and whether diagnostics passed;
 * peak resident memory of the process;
 
 then the slope of log(refit time) against log(rows) between 2,400 and 120,000 rows (linear cost
@@ -123,11 +124,17 @@ def main(argv: list[str]) -> None:
         "warmup_s",
         "sampling_s",
         "steps_per_draw",
+        "warmup_steps_per_draw",
         "divergent",
         "ok",
         "chain_method",
         "peak_mb",
     ]
+    for r in results:
+        # leapfrog steps per warmup iteration, from time: warmup and sampling run as many
+        # iterations, so their time ratio scales the counted sampling steps (the Laplace start,
+        # a few hundred gradients, counts as warmup here)
+        r["warmup_steps_per_draw"] = r["steps_per_draw"] * r["warmup_s"] / r["sampling_s"]
     print(f"\ninit={init!r}, 4 chains x (1000 + 1000), float64, {os.cpu_count()} cores")
     print(" | ".join(cols))
     for r in results:
