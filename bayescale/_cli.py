@@ -279,6 +279,7 @@ def cmd_fit(args) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)
         warnings.simplefilter("ignore", bs.DataWarning)  # read_table reported them already
+        warnings.simplefilter("ignore", bs.ParetoKWarning)  # in the notes, printed below
         post = bs.fit(
             law,
             data,
@@ -297,6 +298,11 @@ def cmd_fit(args) -> int:
     _print_table(summary, args, f"Posterior of {args.law}:")
     if not args.json:
         print(f"\nPosterior written to {args.out}")
+    for note in post.notes:  # refits after a failed diagnostic, influential rows
+        note = _cli_phrasing(note).replace("noise='student_t'", "--noise student_t")
+        if "row(s)" in note:  # rows as read_table numbers them, from 0
+            note += f" (row r is line r + 2 of {args.data})"
+        print(f"NOTE: {note}", file=sys.stderr)
     return _status(post)
 
 

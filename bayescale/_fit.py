@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -272,7 +273,7 @@ def fit(
     settings_dict = {k: v for k, v in vars(settings).items() if k != "progress"}
     if notes:
         settings_dict["notes"] = tuple(notes)
-    return Posterior(
+    post = Posterior(
         law=law,
         noise=noise,
         data=clean,
@@ -283,6 +284,14 @@ def fit(
         settings=settings_dict,
         problems=tuple(problems),
     )
+    from ._compare import ParetoKWarning, influence_note
+
+    note = influence_note(post)  # a check on the model, not the sampler: a note, not a problem
+    if note is not None:
+        warnings.warn(note, ParetoKWarning, stacklevel=2)
+        settings_dict["notes"] = (*settings_dict.get("notes", ()), note)
+        post = dataclasses.replace(post, settings=settings_dict)
+    return post
 
 
 def _fit_other(

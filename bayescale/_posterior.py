@@ -731,6 +731,10 @@ class Posterior:
     @functools.cached_property
     def log_likelihood(self) -> np.ndarray:
         """Pointwise log likelihood of the observed rows, ``(chain, draw, row)``."""
+        return self._pointwise_log_likelihood()
+
+    def _pointwise_log_likelihood(self) -> np.ndarray:
+        """:attr:`log_likelihood`, computed afresh and not kept."""
         from numpyro.infer import log_likelihood
 
         model = build_model(self.law, self.noise)

@@ -380,3 +380,18 @@ def test_a_semicolon_table_gets_a_hint(tmp_path, capsys, no_sampling):
     err = capsys.readouterr().err
     assert "looks ';'-separated" in err and len(err.strip().splitlines()) == 1
     assert not no_sampling
+
+
+def test_fit_reports_influential_rows_with_their_file_lines(tmp_path, capsys):
+    """The model check of `fit` reaches the command line: the note names the row as the
+    Python API does, says which line of the file that is, and gives the option to try."""
+    csv = tmp_path / "all.csv"
+    bayescale.datasets.load("chinchilla").to_csv(csv, index=False)
+    # default sampler settings: the check runs only on a fit that passed its diagnostics
+    argv = ["fit", str(csv), "--law", "chinchilla", "--out", str(tmp_path / "f.nc")]
+    assert main([*argv, "--json"]) == 0
+    err = capsys.readouterr().err
+    note = [ln for ln in err.splitlines() if ln.startswith("NOTE: influential rows")]
+    assert len(note) == 1, err
+    assert "row(s) 1 (k" in note[0] and "--noise student_t" in note[0]
+    assert f"(row r is line r + 2 of {csv})" in note[0]
