@@ -225,10 +225,11 @@ def test_a_failed_default_fit_escalates_and_says_so(chinchilla_epoch, monkeypatc
 
 
 def test_compilation_cache_is_on_by_default_and_off_by_one_variable(tmp_path):
-    """BAYESCALE_COMPILATION_CACHE turns on JAX's persistent cache at import (size-limited, so
-    JAX locks the folder across processes) and names its folder; it is off by default."""
+    """BAYESCALE_COMPILATION_CACHE turns on JAX's persistent cache when bayescale's API is
+    first used (size-limited, so JAX locks the folder across processes) and names its folder;
+    it is off by default."""
     probe = (
-        "import bayescale, jax; c = jax.config; "
+        "import bayescale, jax; bayescale.fit; c = jax.config; "
         "print(c.jax_compilation_cache_dir, c.jax_compilation_cache_max_size)"
     )
     env = {k: v for k, v in os.environ.items() if k != "BAYESCALE_COMPILATION_CACHE"}
