@@ -124,6 +124,7 @@ def _trusted(post, args) -> bool:
 
 def cmd_demo(args) -> int:
     import matplotlib
+    import pandas as pd
 
     matplotlib.use("Agg")
     import bayescale as bs
@@ -165,8 +166,6 @@ def cmd_demo(args) -> int:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)  # reported below, with remedies
-        import pandas as pd
-
         fc = pd.concat(
             [post.forecast(level=0.9, **pt).assign(model=name) for name, pt in DEMO_POINTS.items()]
         ).set_index("model")

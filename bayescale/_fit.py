@@ -289,8 +289,8 @@ def fit(
     note = influence_note(post)  # a check on the model, not the sampler: a note, not a problem
     if note is not None:
         warnings.warn(note, ParetoKWarning, stacklevel=2)
-        settings_dict["notes"] = (*settings_dict.get("notes", ()), note)
-        post = dataclasses.replace(post, settings=settings_dict)
+        notes = (*settings_dict.get("notes", ()), note)
+        post = dataclasses.replace(post, settings={**settings_dict, "notes": notes})
     return post
 
 

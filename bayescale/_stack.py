@@ -176,7 +176,7 @@ def forecast_draws(
 
     _ungrouped(post, "forecasts")
     key = jax.random.PRNGKey(seed)
-    pred = post._predictive(key, x, post._theta_flat)
+    pred = post.predictive(x, seed=seed)  # drawn with the same key
     pred, distance = add_discrepancy(post, x, pred, key)
     return post._mean_draws(x), pred, distance
 
