@@ -139,6 +139,9 @@ __all__ = [
 ]
 
 _engine_ready = False
+# Names that never compile or sample: loading them leaves the engine (numpyro.infer, ArviZ, the
+# compilation cache) for the first name that needs it, so ``bayescale laws`` answers in a second.
+_WITHOUT_ENGINE = frozenset({"datasets", "Law", "laws", "models", "Parameter"})
 
 
 def _start_engine() -> None:
@@ -155,10 +158,12 @@ def _start_engine() -> None:
 
 def __getattr__(name: str) -> Any:
     if name in _PUBLIC:
-        _start_engine()
+        if name not in _WITHOUT_ENGINE:
+            _start_engine()
         value = getattr(_importlib.import_module(_PUBLIC[name], __name__), name)
     elif name in _SUBMODULES:
-        _start_engine()
+        if name not in _WITHOUT_ENGINE:
+            _start_engine()
         value = _importlib.import_module(f".{name}", __name__)
     else:
         raise AttributeError(f"module 'bayescale' has no attribute {name!r}")
