@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._allocation import allocate_draws
+from ._compiled import CompiledCache
 from ._data import (
     _RAW_COUNT_FLOOR,
     _SCALE_HINT,
@@ -33,6 +34,18 @@ from ._model import OBS_SITE, build_model, noise_params
 __all__ = ["Posterior", "load", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
+
+# Jitted pointwise log likelihoods, per law and noise model: numpyro's log_likelihood compiles
+# anew on every call otherwise, and fit's influence check calls it once per fit.
+_LOG_LIKELIHOODS = CompiledCache()
+
+
+def _log_likelihood_fn(post: Posterior):
+    from numpyro.infer import log_likelihood
+
+    model = build_model(post.law, post.noise)
+    return jax.jit(lambda samples, x, y: log_likelihood(model, samples, x=x, y=y)[OBS_SITE])
+
 
 _NO_GROUP = object()  # sentinel: allocate() was not asked for a group
 _AS_GIVEN = object()  # sentinel: evaluate the inputs with the fit's own law (no one group)
@@ -735,13 +748,12 @@ class Posterior:
 
     def _pointwise_log_likelihood(self) -> np.ndarray:
         """:attr:`log_likelihood`, computed afresh and not kept."""
-        from numpyro.infer import log_likelihood
-
-        model = build_model(self.law, self.noise)
         samples = {k: jnp.asarray(v) for k, v in self._theta_flat.items()}
         x = {k: jnp.asarray(self.data[k].to_numpy()) for k in self.law.inputs}
         y = jnp.asarray(self.data[self.law.target].to_numpy())
-        ll = log_likelihood(model, samples, x=x, y=y)[OBS_SITE]
+        ll = _LOG_LIKELIHOODS.get((self.law, self.noise), lambda: _log_likelihood_fn(self))(
+            samples, x, y
+        )
         return np.asarray(ll).reshape(self.num_chains, -1, len(self.data))
 
     def to_arviz(self, *, predictive_seed: int | None = None, log_likelihood: bool = True):
