@@ -45,6 +45,7 @@ from numpyro.infer.util import initialize_model
 from ._compiled import CompiledCache
 from ._law import Law
 from ._model import build_model
+from ._programs import stored_program
 
 __all__ = ["NutsSettings", "run_nuts", "pad_rows"]
 
@@ -486,6 +487,8 @@ def run_nuts(
     if settings.chain_method == "split_rows":
         xp, yp, mask = _split_rows(xp, yp, mask)
     fn = _compiled_runner(law, noise, settings)
+    # with the compilation cache on, a catalog law's program is also stored traced (_programs)
+    fn = stored_program(law, noise, settings, fn, (rng_key, xp, yp, mask)) or fn
     if settings.progress:
         from tqdm.auto import tqdm
 

@@ -124,18 +124,20 @@ def enable_compilation_cache(
 
 
 def default_compilation_cache_dir() -> str | None:
-    """The folder of the compilation cache turned on at import, or None when switched off.
+    """The folder of the compilation cache turned on at first use, or None when switched off.
 
-    Off by default. ``BAYESCALE_COMPILATION_CACHE=1`` (or ``on``) uses
-    ``$XDG_CACHE_HOME/bayescale/jax`` (``~/.cache/bayescale/jax``); any other value but
-    ``0``/``off`` is the folder.
+    On by default, at ``$XDG_CACHE_HOME/bayescale/jax`` (``~/.cache/bayescale/jax``), so a new
+    process loads the samplers it compiled before instead of compiling them again;
+    ``BAYESCALE_COMPILATION_CACHE=0`` (or ``off``) switches it off, any other value but
+    ``1``/``on`` is the folder.
     """
     setting = os.environ.get("BAYESCALE_COMPILATION_CACHE", "").strip()
-    # Off unless asked for: in the full test suite JAX aborted the process while serialising
-    # one compiled sampler into the cache (jax 0.12, compilation_cache.put_executable_and_time).
-    if not setting or setting.lower() in ("0", "off", "false", "no"):
+    # On by default: the test suite runs with it on (two processes sharing one folder,
+    # thousands of programs); an abort inside JAX while writing to it, seen once before the
+    # suite released its compiled programs after each module, has not recurred since.
+    if setting.lower() in ("0", "off", "false", "no"):
         return None
-    if setting.lower() in ("1", "on", "true", "yes"):
+    if not setting or setting.lower() in ("1", "on", "true", "yes"):
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         return os.path.join(base, "bayescale", "jax")
     return os.path.expanduser(setting)

@@ -26,7 +26,13 @@ PyMC + nutpie are optional (they are not bayescale dependencies): install them w
 ``pip install -e ".[bench]"`` (better in a separate virtual environment); without them that part
 is skipped with a note.
 
-Usage: python benchmarks/bench_cpu_samplers.py [path/to/shared/bench]
+Last, the script a user runs ("import, load the 240 points, fit, print a summary") as whole
+processes side by side: bayescale with its compilation cache warm and switched off, and PyMC +
+nutpie (low-rank) run by the Python in ``BENCH_PYTHON`` (a virtual environment with pymc and
+nutpie), its compile caches warm.
+
+Usage: BENCH_PYTHON=.venv-bench/bin/python python benchmarks/bench_cpu_samplers.py
+    [path/to/shared/bench]
 """
 
 from __future__ import annotations
@@ -193,6 +199,81 @@ def warm_disk_cache_rows() -> list[dict]:
     return out
 
 
+# The script a user runs, as a whole process: import, load the 240 points, fit, print a summary.
+_WHOLE_BAYESCALE = """
+import bayescale as bs
+from bayescale.models import chinchilla
+post = bs.fit(chinchilla, bs.datasets.load("chinchilla", variant="epoch"), seed=0)
+print(post.summary())
+"""
+
+_WHOLE_NUTPIE = """
+import sys
+import numpy as np, pandas as pd, nutpie
+sys.path.insert(0, {here!r})
+from bench_cpu_samplers import pymc_chinchilla
+df = pd.read_csv({csv!r})
+logN, logD, logL = (np.log(df[c].to_numpy(dtype=np.float64)) for c in ("N", "D", "loss"))
+trace = nutpie.sample(nutpie.compile_pymc_model(pymc_chinchilla(logN, logD, logL)), draws=1000,
+                      tune=1000, chains=4, seed=0, adaptation="low_rank", progress_bar=False)
+import arviz as az
+print(az.summary(trace, var_names=["E", "alpha", "beta"]))
+"""
+
+
+def whole_process_rows(bench_python: str | None) -> list[dict]:
+    """Wall time of the whole script (interpreter start to exit), each run three times in a
+    row; the first run fills the on-disk caches (bayescale's compilation cache in a fresh
+    folder, pytensor's compile cache), the best of the other two is reported."""
+    import subprocess
+    import tempfile
+
+    out = []
+    with tempfile.TemporaryDirectory() as cache:
+        csv = os.path.join(cache, "chinchilla_epoch.csv")  # the same 240 points, for PyMC
+        bs.datasets.load("chinchilla", variant="epoch")[["N", "D", "loss"]].to_csv(csv)
+        scripts = [
+            (
+                "bayescale fit, whole process (cache warm)",
+                sys.executable,
+                _WHOLE_BAYESCALE,
+                {"BAYESCALE_COMPILATION_CACHE": cache},
+            ),
+            (
+                "bayescale fit, whole process (no cache)",
+                sys.executable,
+                _WHOLE_BAYESCALE,
+                {"BAYESCALE_COMPILATION_CACHE": "0"},
+            ),
+        ]
+        if bench_python:
+            here = os.path.dirname(os.path.abspath(__file__))
+            code = _WHOLE_NUTPIE.format(here=here, csv=csv)
+            scripts.append(("PyMC + nutpie low-rank, whole process", bench_python, code, {}))
+        for name, python, code, env in scripts:
+            walls = []
+            for _ in range(3):
+                t = time.perf_counter()
+                subprocess.run(
+                    [python, "-c", code],
+                    env={**os.environ, **env},
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                walls.append(time.perf_counter() - t)
+            out.append(
+                {
+                    "method": name,
+                    "call": "whole process",
+                    "wall_s": round(min(walls[1:]), 2),
+                    "first_wall_s": round(walls[0], 2),
+                }
+            )
+            print(out[-1], flush=True)
+    return out
+
+
 def main():
     df = bs.datasets.load("chinchilla", variant="epoch")
     rows = []
@@ -227,6 +308,7 @@ def main():
         )
         print(rows[-1], flush=True)
     rows += nutpie_rows(df)
+    rows += whole_process_rows(os.environ.get("BENCH_PYTHON"))
     print()
     print(pd.DataFrame(rows).to_string(index=False))
 

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -227,7 +228,7 @@ def test_a_failed_default_fit_escalates_and_says_so(chinchilla_epoch, monkeypatc
 def test_compilation_cache_is_on_by_default_and_off_by_one_variable(tmp_path):
     """BAYESCALE_COMPILATION_CACHE turns on JAX's persistent cache when bayescale's API is
     first used (size-limited, so JAX locks the folder across processes) and names its folder;
-    it is off by default."""
+    it is on by default, in the user's cache folder."""
     probe = (
         "import bayescale, jax; bayescale.fit; c = jax.config; "
         "print(c.jax_compilation_cache_dir, c.jax_compilation_cache_max_size)"
@@ -248,6 +249,50 @@ def test_compilation_cache_is_on_by_default_and_off_by_one_variable(tmp_path):
     assert run(BAYESCALE_COMPILATION_CACHE=str(folder)) == [str(folder), str(2 * 1024**3)]
     assert folder.is_dir()
     assert run(BAYESCALE_COMPILATION_CACHE="0")[0] == "None"
-    assert run()[0] == "None"  # off by default
+    home = tmp_path / "home"
+    assert run(XDG_CACHE_HOME=str(home))[0] == str(home / "bayescale" / "jax")  # on by default
     on = run(BAYESCALE_COMPILATION_CACHE="1", XDG_CACHE_HOME=str(tmp_path))
     assert on[0] == str(tmp_path / "bayescale" / "jax")
+
+
+def test_a_catalog_sampler_is_stored_traced_and_gives_the_same_draws(chinchilla_epoch, monkeypatch):
+    """With the compilation cache on (the suite's), a catalog law's NUTS program is exported to
+    the cache folder: the stored program gives the draws of the program traced in-process, a
+    file that cannot be read is exported again, and a law with changed priors is not stored."""
+    import numpyro.distributions as dist
+
+    from bayescale import _programs
+
+    df = chinchilla_epoch.iloc[:64]
+    small = {"num_chains": 2, "num_warmup": 150, "num_samples": 100, "seed": 4}
+    folder = _programs._folder()
+    assert folder is not None  # tests/conftest.py turns the cache on
+
+    def fit_fresh(law):
+        _programs._LOADED.clear()  # as in a new process
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return bs.fit(law, df, **small)
+
+    def stored():
+        return set(os.listdir(folder)) if os.path.isdir(folder) else set()
+
+    before = stored()
+    exported = fit_fresh(chinchilla)
+    (new,) = stored() - before
+    loaded = fit_fresh(chinchilla)
+    with open(os.path.join(folder, new), "wb") as fh:
+        fh.write(b"not a program")
+    rewritten = fit_fresh(chinchilla)
+    with monkeypatch.context() as m:
+        m.setattr(_programs, "_folder", lambda: None)
+        traced = fit_fresh(chinchilla)
+    for post in (exported, loaded, rewritten):
+        for name, draws in traced.draws.items():
+            np.testing.assert_array_equal(post.draws[name], draws)
+    assert os.path.getsize(os.path.join(folder, new)) > 1000  # exported again, whole
+    _programs._LOADED.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # priors changed: traced as a user's law, not stored
+        bs.fit(chinchilla, df, priors={"alpha": dist.Uniform(0.0, 1.0)}, **small)
+    assert stored() - before == {new}
