@@ -85,7 +85,8 @@ def plot_prior_posterior(
         ax: A matplotlib Axes to draw on (a new figure's when None).
         num_prior: Number of prior draws.
         seed: Seed of the prior draws.
-        bins: Histogram bins (shared by both).
+        bins: Bins of each histogram: the prior's over the plotted range, the posterior's over
+            its own.
         log: Log x-axis; default: True for parameters whose draws span over two decades.
         reference: Optional value to mark (e.g. a published estimate).
 
@@ -115,13 +116,15 @@ def plot_prior_posterior(
     t_pr, t_po = (np.log10(pr), np.log10(po)) if log else (pr, po)
     lo, hi = np.quantile(t_pr, [0.005, 0.995])
     lo, hi = min(lo, t_po.min()), max(hi, t_po.max())
-    edges = np.linspace(lo, hi, bins + 1)
-    shown = 10.0**edges if log else edges
-    for values, label, color, alpha in (
-        (t_pr, "prior", "0.55", 0.45),
-        (t_po, "posterior", "C0", 0.65),
+    # The posterior gets bins of its own over its own range: in the prior's bins a posterior
+    # 40x narrower fills one or two bars and shows no shape.
+    for values, label, color, alpha, (a, b) in (
+        (t_pr, "prior", "0.55", 0.45, (lo, hi)),
+        (t_po, "posterior", "C0", 0.65, (t_po.min(), t_po.max())),
     ):
+        edges = np.linspace(a, b, bins + 1) if b > a else np.array([a - 0.5, a + 0.5])
         density, _ = np.histogram(values, bins=edges, density=True)
+        shown = 10.0**edges if log else edges
         ax.stairs(density, shown, fill=True, alpha=alpha, color=color, label=label)
     if reference is not None:
         ax.axvline(reference, color="C3", ls="--", lw=1, label="reference")

@@ -105,13 +105,15 @@ def _linear_target(law) -> bool:
 
 
 # ----------------------------------------------------------------------------- tick labels
-def _plain_number(value: float, digits: int = 4) -> str:
+def _plain_number(value: float, digits: int = 4, *, powers: bool = False) -> str:
     """A tick value as a reader writes it: ``2``, ``0.5``, ``300``; ``10^21`` in mathtext for
-    values too large or small to write out (``digits`` significant digits)."""
+    values too large or small to write out, or for every value when ``powers`` (``digits``
+    significant digits)."""
     if value == 0 or not math.isfinite(value):
         return f"{value:g}"
-    if 1e-3 <= abs(value) < 1e5:
-        return f"{value:.{digits}g}"
+    if not powers and 1e-3 <= abs(value) < 1e5:
+        text = f"{value:.{digits}g}"
+        return f"{value:.0f}" if "e" in text else text  # 10000, not 1e+04
     exponent = math.floor(math.log10(abs(value)) + 1e-9)
     mantissa = float(f"{value / 10.0**exponent:.{digits}g}")
     if mantissa == 10:  # 9.99e20 rounded up
@@ -128,6 +130,10 @@ def _plain_formatter(*, major: bool) -> Any:
 
     class PlainLogFormatter(LogFormatter):
         def _num_to_string(self, x, vmin, vmax):
+            # An axis over many decades reads best in powers of ten throughout (0.01, 10,
+            # 10000, 10^7 mixes two notations); a short one in plain numbers.
+            if vmax > 1e4 * vmin > 0:
+                return _plain_number(x, powers=True)
             return _plain_number(x)
 
     return PlainLogFormatter(labelOnlyBase=major)
