@@ -239,14 +239,11 @@ def _laplace_start(potential: Callable, z0: jax.Array, rng_key: jax.Array, num_i
     starts = jnp.concatenate(
         [z0[None], jax.random.uniform(rng_key, (num_inits - 1, d), minval=-2.0, maxval=2.0)]
     )
-    # One start after another: under vmap the optimiser's nested while loops (the zoom line
-    # search) take ~4x longer to trace (0.9 s against 0.2 s), and the batch waits for its
-    # slowest start anyway.
-    us, values, _ = lax.map(lambda u: lbfgs_minimize(potential, u, max_iter=1000, tol=1e-6), starts)
+    us, values, _ = jax.vmap(lambda u: lbfgs_minimize(potential, u, max_iter=1000, tol=1e-6))(
+        starts
+    )
     best = jnp.argmin(values)
 
-    # jitted so that its three uses below share one trace of the Hessian
-    @jax.jit
     def curvature(u):  # eigen-decomposition of the Hessian, small curvatures floored
         hess = jax.hessian(potential)(u)
         evals, evecs = jnp.linalg.eigh(0.5 * (hess + hess.T))

@@ -28,7 +28,14 @@ from bayescale._cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, main
 
 matplotlib.use("Agg")
 
-CHILD_ENV = {**os.environ, "BAYESCALE_CPU_DEVICES": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+# The children run without the compilation cache: under the file-size limit JAX would write a
+# truncated cache entry (it writes in place), and warn about it in every later process.
+CHILD_ENV = {
+    **os.environ,
+    "BAYESCALE_CPU_DEVICES": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "BAYESCALE_COMPILATION_CACHE": "0",
+}
 
 
 @pytest.fixture(scope="module")
