@@ -1,13 +1,13 @@
-"""Command line: ``bayescale demo | laws | fit | forecast | allocate | compare``.
+"""Command line: ``bayescale demo | laws | fit | forecast | allocate | compare | plot``.
 
 Exit codes: 0 success; 1 the fit finished but failed its convergence diagnostics (``fit``), or
-the saved fit did (``forecast``, ``allocate``: no numbers unless ``--force``); 2 a user error
-(bad arguments or data, a file that cannot be written), reported in one line without a
-traceback; 3 an internal error (a bug: the traceback is printed, please report it); 130
-interrupted (Ctrl-C): one line, and no file written or replaced after the interrupt. Arguments
-and the output path are checked before any sampling. When the reader of stdout goes away
-(``bayescale laws | head -1``), the command stops quietly with 141 (128 + SIGPIPE, as a shell
-reports for tools killed by a broken pipe).
+the saved fit did (``forecast``, ``allocate``, ``plot``: no numbers or image unless
+``--force``); 2 a user error (bad arguments or data, a file that cannot be written), reported
+in one line without a traceback; 3 an internal error (a bug: the traceback is printed, please
+report it); 130 interrupted (Ctrl-C): one line, and no file written or replaced after the
+interrupt. Arguments and the output path are checked before any sampling. When the reader of
+stdout goes away (``bayescale laws | head -1``), the command stops quietly with 141 (128 +
+SIGPIPE, as a shell reports for tools killed by a broken pipe).
 
 Files are written whole or not at all (:mod:`bayescale._files`): an interrupted, killed or
 failed write leaves the previous file as it was.
@@ -38,6 +38,13 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command stopp
 DEMO_POINTS = {"Chinchilla": {"N": 70e9, "D": 1.4e12}, "Gopher": {"N": 280e9, "D": 300e9}}
 DEMO_BUDGET = 5.76e23
 
+
+# Inference methods of `fit --method`: bayescale._many.METHODS, named here so that building the
+# parser imports no JAX (a test checks the two agree).
+METHODS = ("nuts", "chees", "laplace", "svi", "map", "hoffmann")
+# Kinds of `bayescale plot` and the image types it writes (by the output file's suffix).
+PLOT_KINDS = ("fan", "isoflop", "frontier", "pairs")
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 # Significant digits kept in --json output: a posterior summary has no more.
 _JSON_DIGITS = 6
@@ -97,6 +104,15 @@ def _status(post) -> int:
     for p in post.problems:
         print(f"  - {p}", file=sys.stderr)
     return EXIT_NOT_CONVERGED
+
+
+def _load(path: str):
+    """The saved fit at ``path``; a missing file is named as such, not as unreadable netCDF."""
+    import bayescale as bs
+
+    if not os.path.exists(path):
+        raise ValueError(f"{path}: no such file (a netCDF fit written by `bayescale fit`)")
+    return bs.load(path)
 
 
 def _stop_if_interrupted() -> None:
@@ -201,8 +217,8 @@ def cmd_demo(args) -> int:
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)
-        ax = bs.plot.extrapolation(post, points=DEMO_POINTS, x_max=3e25)
-    save_figure(ax.figure, png, dpi=120)
+        fig = bs.plot.extrapolation(post, points=DEMO_POINTS, x_max=3e25)
+    save_figure(fig, png, dpi=120)
     print(f"\nFan chart written to {png}")
     if args.save:
         post.save(nc)
@@ -274,7 +290,10 @@ def cmd_fit(args) -> int:
 
     _check_out_file(args.out, args.data)
     law = _law(args.law)
+    groups = _group_columns(args.groups)
     data = read_table(args.data, law=law, **_table_options(args))  # checked, units applied
+    if groups:
+        data = _with_group_columns(data, args.data, groups)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)
         warnings.simplefilter("ignore", bs.DataWarning)  # read_table reported them already
@@ -284,6 +303,8 @@ def cmd_fit(args) -> int:
             data,
             seed=args.seed,
             noise=args.noise,
+            method=args.method,
+            groups=groups,
             num_chains=args.num_chains,
             num_warmup=args.num_warmup,
             num_samples=args.num_samples,
@@ -303,6 +324,43 @@ def cmd_fit(args) -> int:
             note += f" (row r is line r + 2 of {args.data})"
         print(f"NOTE: {note}", file=sys.stderr)
     return _status(post)
+
+
+def _group_columns(spec: str | None) -> list[str] | None:
+    """``--groups family`` or ``--groups family,size``: the group-label columns."""
+    if spec is None:
+        return None
+    names = [name.strip() for name in spec.split(",")]
+    if not all(names):
+        raise ValueError(f"--groups {spec!r}: expected column names like family or family,size")
+    if len(set(names)) != len(names):
+        raise ValueError(f"--groups {spec!r} names a column twice")
+    return names
+
+
+def _with_group_columns(data: pd.DataFrame, path: str, groups: list[str]) -> pd.DataFrame:
+    """``data`` (the law's checked columns) with the group-label columns of the file joined
+    on, row by row (rows ``--dropna`` dropped stay dropped)."""
+    from ._data import read_table
+
+    raw = read_table(path)  # as read: the labels may be text
+    missing = [g for g in groups if g not in raw.columns]
+    if missing:
+        raise ValueError(
+            f"--groups: no column(s) {missing} in {path}; its columns are {list(raw.columns)}"
+        )
+    labels = raw.loc[data.index, groups]
+    empty = labels.isna().any(axis=1)
+    if empty.any():
+        rows = list(labels.index[empty][:5])
+        raise ValueError(
+            f"--groups: {int(empty.sum())} row(s) of {path} have no group label, e.g. row(s) "
+            f"{rows} (row r is line r + 2 of the file); fill them in or drop those rows"
+        )
+    out = data.copy()
+    for g in groups:
+        out[g] = labels[g].to_numpy()
+    return out
 
 
 def _parse_points(specs: list[str], inputs: list[str]) -> dict[str, list[float]]:
@@ -398,6 +456,99 @@ def cmd_compare(args) -> int:
     return EXIT_OK
 
 
+def _plot_target(args) -> str:
+    """``--out`` of ``bayescale plot`` (default: ``FIT_KIND.png`` beside the fit), checked:
+    an image type bayescale writes, in a folder that exists."""
+    from ._files import check_target
+
+    out = args.out or f"{os.path.splitext(args.fit)[0]}_{args.kind}.png"
+    suffix = os.path.splitext(out)[1].lower()
+    if suffix not in PLOT_SUFFIXES and os.path.abspath(out) != os.path.abspath(os.devnull):
+        raise ValueError(
+            f"--out {out!r}: cannot tell the image type from {suffix or 'no suffix'!r}; name "
+            f"a file ending in {', '.join(PLOT_SUFFIXES)}"
+        )
+    return check_target(out, what="--out")
+
+
+def _plot_options(args) -> dict:
+    """The keyword arguments of ``args.kind``'s plot function; options of another kind are an
+    error rather than silently ignored."""
+    given = {
+        "--C": args.C is not None,
+        "--x-max": args.x_max is not None,
+        "--params": args.params is not None,
+    }
+    allowed = {"fan": {"--x-max"}, "isoflop": {"--C"}, "frontier": {"--C"}, "pairs": {"--params"}}
+    for flag, used in given.items():
+        if used and flag not in allowed[args.kind]:
+            kinds = [k for k, flags in allowed.items() if flag in flags]
+            raise ValueError(
+                f"{flag} applies to --kind {' or '.join(kinds)}, not --kind {args.kind}"
+            )
+    if args.kind == "fan":
+        return {"level": args.level, "x_max": args.x_max}
+    if args.kind == "isoflop":
+        return {"level": args.level, "C": _budgets(args.C) if args.C else None}
+    if args.kind == "frontier":
+        if not args.C:
+            return {"level": args.level}
+        budgets = _budgets(args.C)
+        if len(budgets) != 2 or not 0 < budgets[0] < budgets[1]:
+            raise ValueError(
+                f"--kind frontier takes --C twice, the smallest and the largest budget (e.g. "
+                f"--C 1e18 --C 1e25); got {args.C}"
+            )
+        return {"level": args.level, "C_range": tuple(budgets)}
+    names = [n.strip() for n in args.params.split(",")] if args.params else None
+    if names is not None and not all(names):
+        raise ValueError(f"--params {args.params!r}: expected names like E,alpha,beta")
+    return {"var_names": names}
+
+
+def cmd_plot(args) -> int:
+    out = _plot_target(args)  # user errors first: before loading the fit
+    options = _plot_options(args)
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: the image goes to a file
+    import matplotlib.pyplot as plt
+
+    import bayescale as bs
+
+    from ._files import save_figure
+
+    post = _load(args.fit)
+    if not _trusted(post, args):
+        return EXIT_NOT_CONVERGED
+    draw = {
+        "fan": bs.plot.extrapolation,
+        "isoflop": bs.plot.isoflop,
+        "frontier": bs.plot.frontier,
+        "pairs": bs.plot.pairs,
+    }[args.kind]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)  # said above, on stderr
+        fig = draw(post, **options)
+    try:
+        _stop_if_interrupted()
+        save_figure(fig, out, dpi=args.dpi)
+    finally:
+        plt.close(fig)
+    print(f"{args.kind} plot of {args.fit} written to {out}")
+    return EXIT_OK
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number, e.g. 1e25; got {text!r}")
+    return value
+
+
 def _level(text: str) -> float:
     try:
         value = float(text)
@@ -472,11 +623,12 @@ def build_parser() -> argparse.ArgumentParser:
         "  bayescale fit runs.csv --law chinchilla --out fit.nc\n"
         "  bayescale forecast fit.nc --at N=70e9,D=1.4e12\n"
         "  bayescale allocate fit.nc --C 5.76e23 --json\n"
-        "  bayescale compare chinchilla.nc kaplan.nc\n\n"
-        "exit codes: 0 success; 1 the fit failed its convergence diagnostics (forecast and\n"
-        "  allocate print no numbers from such a fit without --force); 2 a user error (bad\n"
-        "  arguments or data); 3 internal error (please report); 130 interrupted (Ctrl-C,\n"
-        "  nothing written)",
+        "  bayescale compare chinchilla.nc kaplan.nc\n"
+        "  bayescale plot fit.nc --kind isoflop --out isoflop.png\n\n"
+        "exit codes: 0 success; 1 the fit failed its convergence diagnostics (forecast,\n"
+        "  allocate and plot give no output from such a fit without --force); 2 a user\n"
+        "  error (bad arguments or data); 3 internal error (please report); 130\n"
+        "  interrupted (Ctrl-C, nothing written)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -548,6 +700,22 @@ def build_parser() -> argparse.ArgumentParser:
         "(scale varying with an input), beta, binomial_K, beta_binomial_K with K in 100, "
         "1000, 2000 (accuracies of K questions)",
     )
+    p.add_argument(
+        "--method",
+        choices=METHODS,
+        default="nuts",
+        help="inference method: nuts (default; No-U-Turn sampler), chees (ChEES-HMC, chains in "
+        "lock-step, for accelerators), laplace, svi, map (fast approximations of the "
+        "posterior), hoffmann (Hoffmann/Epoch Huber point fit with bootstrap, chinchilla "
+        "law); the sampler options below apply where the method has them",
+    )
+    p.add_argument(
+        "--groups",
+        metavar="COL[,COL]",
+        help="column(s) of group labels (e.g. model family): fit the law across the groups, "
+        "hierarchically (each parameter per group, partially pooled); several columns: a group "
+        "per combination of their values",
+    )
     p.add_argument("--level", type=_level, default=0.95, help="interval probability, e.g. 0.95")
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
     data_args(p)
@@ -603,6 +771,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=0, help="integer in [0, 2**63)")
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "plot",
+        help="draw a saved fit: fan chart, isoFLOP curves, frontier or pairs (PNG, SVG, PDF)",
+        epilog="examples:\n  bayescale plot fit.nc --out fan.png\n"
+        "  bayescale plot fit.nc --kind isoflop --C 1e20 --C 1e21 --out isoflop.svg\n"
+        "  bayescale plot fit.nc --kind pairs --params E,alpha,beta --out pairs.pdf",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("fit", help="netCDF file written by `bayescale fit`")
+    p.add_argument(
+        "--kind",
+        choices=PLOT_KINDS,
+        default="fan",
+        help="fan (default): the runs, the law and its credible and predictive bands "
+        "extrapolated past the data; isoflop: loss against N at fixed budgets, with N* and the "
+        "runs of each budget; frontier: compute-optimal N* and D* against C; pairs: corner "
+        "plot of the posterior (isoflop and frontier need a law in N and D)",
+    )
+    p.add_argument(
+        "--out",
+        help="image file; its suffix picks the format: .png, .svg or .pdf (default: "
+        "FIT_KIND.png beside the fit, e.g. fit_fan.png)",
+    )
+    p.add_argument(
+        "--C",
+        action="append",
+        metavar="FLOPS",
+        help="isoflop: a budget per curve (repeatable; default: the budgets most runs were "
+        "trained at); frontier: twice, the smallest and the largest budget",
+    )
+    p.add_argument(
+        "--x-max",
+        type=_positive,
+        help="fan: right end of the x axis (default: 1000x the largest run)",
+    )
+    p.add_argument(
+        "--params",
+        metavar="P[,P...]",
+        help="pairs: comma-separated parameters (default: the law's published parameters)",
+    )
+    p.add_argument("--level", type=_level, default=0.9, help="probability of the bands")
+    p.add_argument("--dpi", type=_count(1), default=150, help="resolution of a PNG, dots per inch")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="draw even a fit that failed its diagnostics (exit 0, warned)",
+    )
+    p.set_defaults(func=cmd_plot, json=False)
     return parser
 
 

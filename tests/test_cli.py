@@ -395,3 +395,206 @@ def test_fit_reports_influential_rows_with_their_file_lines(tmp_path, capsys):
     assert len(note) == 1, err
     assert "row(s) 1 (k" in note[0] and "--noise student_t" in note[0]
     assert f"(row r is line r + 2 of {csv})" in note[0]
+
+
+# ----------------------------------------------------------------------------- bayescale plot
+_MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".svg": b"<?xml", ".pdf": b"%PDF"}
+
+
+@pytest.mark.parametrize(
+    "kind, name, extra",
+    [
+        ("fan", "fan.png", ["--x-max", "1e24"]),
+        ("isoflop", "iso.svg", ["--C", "1e19", "--C", "1e20"]),
+        ("frontier", "frontier.pdf", ["--C", "1e18", "--C", "1e24"]),
+        ("pairs", "pairs.PNG", ["--params", "E,alpha,beta"]),
+    ],
+)
+def test_plot_writes_each_kind_in_the_format_of_its_suffix(
+    saved_fits, tmp_path, capsys, kind, name, extra
+):
+    out = tmp_path / name
+    argv = ["plot", str(saved_fits[0]), "--kind", kind, "--out", str(out), "--dpi", "40"]
+    assert main([*argv, *extra]) == 0
+    assert out.read_bytes().startswith(_MAGIC[out.suffix.lower()])
+    assert capsys.readouterr().out.strip() == f"{kind} plot of {saved_fits[0]} written to {out}"
+    # written through a temporary file renamed over the target: nothing else is left behind
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_plot_defaults_to_a_fan_chart_png_beside_the_fit(saved_fits, tmp_path, capsys):
+    fit_nc = tmp_path / "mine.nc"
+    fit_nc.write_bytes(saved_fits[0].read_bytes())
+    assert main(["plot", str(fit_nc), "--dpi", "40"]) == 0
+    assert (tmp_path / "mine_fan.png").read_bytes().startswith(_MAGIC[".png"])
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--out", "{tmp}/fan.jpg"], "cannot tell the image type from '.jpg'"),
+        (["--out", "{tmp}/fan"], "cannot tell the image type from 'no suffix'"),
+        (["--out", "{tmp}/no/such/dir/fan.png"], "does not exist"),
+        (["--kind", "pairs", "--C", "1e20"], "--C applies to --kind isoflop or frontier"),
+        (["--kind", "isoflop", "--params", "E"], "--params applies to --kind pairs"),
+        (["--kind", "pairs", "--x-max", "1e25"], "--x-max applies to --kind fan"),
+        (["--kind", "frontier", "--C", "1e20"], "takes --C twice, the smallest and the largest"),
+        (["--kind", "frontier", "--C", "1e24", "--C", "1e20"], "takes --C twice"),
+        (["--kind", "isoflop", "--C", "lots"], "--C 'lots' is not a number"),
+        (["--kind", "pairs", "--params", "E,gamma"], "no parameter(s) ['gamma']"),
+        (["--kind", "heatmap"], "invalid choice: 'heatmap' (choose from fan, isoflop"),
+        (["--x-max", "-3"], "--x-max: must be a positive number"),
+        (["--level", "90"], "--level: must be a probability"),
+    ],
+)
+def test_plot_names_what_is_wrong(saved_fits, tmp_path, capsys, extra, message):
+    argv = ["plot", str(saved_fits[0]), *[a.format(tmp=tmp_path) for a in extra]]
+    if "--out" not in extra:
+        argv += ["--out", str(tmp_path / "p.png")]
+    assert run(argv) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert message in err.replace("'fan', 'isoflop'", "fan, isoflop"), err
+    assert "Traceback" not in err
+    assert not (tmp_path / "p.png").exists()
+
+
+def test_plot_of_a_missing_fit_or_a_law_without_n_and_d(tmp_path, capsys):
+    from test_plot import accuracy_posterior
+
+    assert main(["plot", str(tmp_path / "none.nc"), "--out", str(tmp_path / "p.png")]) == 2
+    assert "none.nc: no such file" in capsys.readouterr().err
+    accuracy = tmp_path / "accuracy.nc"
+    accuracy_posterior().save(accuracy)
+    argv = ["plot", str(accuracy), "--kind", "isoflop", "--out", str(tmp_path / "p.png")]
+    assert main(argv) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert "isoflop needs a law in parameters N and tokens D" in err and "Traceback" not in err
+
+
+def test_plot_of_a_failed_fit_needs_force_and_keeps_the_old_image(saved_fits, tmp_path, capsys):
+    out = tmp_path / "fan.png"
+    out.write_bytes(b"previous image")
+    argv = ["plot", str(saved_fits[1]), "--kind", "pairs", "--out", str(out), "--dpi", "40"]
+    assert main(argv) == EXIT_NOT_CONVERGED
+    err = capsys.readouterr().err
+    assert "FAILED its diagnostics; no numbers without --force" in err
+    assert out.read_bytes() == b"previous image"
+    # a plot that fails while drawing leaves the previous file as it was, too
+    assert main([*argv, "--force", "--params", "gamma"]) == EXIT_USER_ERROR
+    assert out.read_bytes() == b"previous image"
+    assert main([*argv, "--force"]) == 0
+    assert out.read_bytes().startswith(_MAGIC[".png"])
+
+
+def test_every_option_has_help_and_choices_are_listed():
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    assert {"plot", "fit"} <= set(subparsers)
+    for name, sub in subparsers.items():
+        for action in sub._actions:
+            assert action.help, (name, action.dest)
+    fit_help = subparsers["fit"].format_help()
+    assert "--method {nuts,chees,laplace,svi,map,hoffmann}" in fit_help
+    assert "--groups COL[,COL]" in fit_help
+    assert "--kind {fan,isoflop,frontier,pairs}" in subparsers["plot"].format_help()
+
+
+def test_methods_of_the_command_line_are_the_engines():
+    from bayescale._cli import METHODS
+    from bayescale._many import METHODS as ENGINE_METHODS
+
+    assert sorted(METHODS) == sorted(ENGINE_METHODS)
+
+
+def test_the_parser_imports_no_jax_or_matplotlib():
+    code = (
+        "import sys, bayescale._cli as cli; cli.build_parser().format_help(); "
+        "print(sorted(m for m in ('jax', 'matplotlib', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+# ----------------------------------------------------------------------------- fit options
+def _fake_fit(monkeypatch, good):
+    seen = []
+
+    def fake_fit(law, data, **kwargs):
+        seen.append((data, kwargs))
+        return bayescale.load(good)
+
+    monkeypatch.setattr(bayescale, "fit", fake_fit)
+    return seen
+
+
+@pytest.mark.parametrize("method", ["nuts", "chees", "laplace", "svi", "map", "hoffmann"])
+def test_fit_passes_its_method(saved_fits, tmp_path, monkeypatch, capsys, method):
+    good, _, csv = saved_fits
+    seen = _fake_fit(monkeypatch, good)
+    argv = ["fit", str(csv), "--law", "chinchilla", "--out", str(tmp_path / "o.nc"), "--json"]
+    assert main([*argv, "--method", method]) == 0
+    ((_, kwargs),) = seen
+    assert kwargs["method"] == method and kwargs["groups"] is None
+
+
+def test_fit_rejects_an_unknown_method_before_sampling(saved_fits, tmp_path, capsys, no_sampling):
+    argv = ["fit", str(saved_fits[2]), "--law", "chinchilla", "--out", str(tmp_path / "o.nc")]
+    assert run([*argv, "--method", "hmc"]) == EXIT_USER_ERROR
+    assert "--method: invalid choice: 'hmc'" in capsys.readouterr().err
+    assert not no_sampling
+
+
+def test_fit_method_laplace_writes_an_approximate_fit(fitted, tmp_path, capsys):
+    csv = fitted[0]
+    out = tmp_path / "laplace.nc"
+    argv = ["fit", str(csv), "--law", "chinchilla", "--out", str(out), "--json"]
+    assert main([*argv, "--method", "laplace", "--num-samples", "200"]) in (0, 1)
+    post = bayescale.load(out)
+    assert post.method == "laplace" and post.approximate
+    alpha = {r["param"]: r for r in json.loads(capsys.readouterr().out)}["alpha"]
+    assert alpha["lower"] < CHINCHILLA_RANGE.truth["alpha"] < alpha["upper"]
+
+
+def _grouped_table(tmp_path, labels):
+    data = CHINCHILLA_RANGE.dataset(seed=11)
+    data["family"] = [labels[i % len(labels)] for i in range(len(data))]
+    csv = tmp_path / "grouped.csv"
+    data.to_csv(csv, index=False)
+    return data, csv
+
+
+def test_fit_passes_groups_with_their_labels(saved_fits, tmp_path, monkeypatch, capsys):
+    seen = _fake_fit(monkeypatch, saved_fits[0])
+    data, csv = _grouped_table(tmp_path, ["gpt", "llama"])
+    argv = ["fit", str(csv), "--law", "chinchilla", "--out", str(tmp_path / "o.nc"), "--json"]
+    assert main([*argv, "--groups", "family"]) == 0
+    ((passed, kwargs),) = seen
+    assert kwargs["groups"] == ["family"]
+    # the labels travel row by row with the checked columns
+    assert list(passed["family"]) == list(data["family"])
+    np.testing.assert_allclose(passed["N"], data["N"], rtol=1e-12)
+    seen.clear()
+    assert main([*argv, "--groups", "family, N"]) == 0
+    assert seen[0][1]["groups"] == ["family", "N"]
+
+
+@pytest.mark.parametrize(
+    "groups, labels, message",
+    [
+        ("size", ["a", "b"], "--groups: no column(s) ['size'] in"),
+        ("family,", ["a", "b"], "expected column names like family"),
+        ("family,family", ["a", "b"], "names a column twice"),
+        ("family", ["a", None], "row(s) of"),
+    ],
+)
+def test_fit_groups_are_checked_before_sampling(
+    tmp_path, capsys, no_sampling, groups, labels, message
+):
+    _, csv = _grouped_table(tmp_path, labels)
+    argv = ["fit", str(csv), "--law", "chinchilla", "--out", str(tmp_path / "o.nc")]
+    assert run([*argv, "--groups", groups]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, err
+    assert not no_sampling

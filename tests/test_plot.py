@@ -37,7 +37,7 @@ def accuracy_posterior(seed: int = 0) -> bs.Posterior:
     truth = {"log_E": np.log(0.05), "log_A": 0.0, "alpha": 0.4}
     acc = np.exp(-(np.exp(truth["log_E"]) + np.exp(truth["log_A"]) * (C / 1e21) ** -0.4))
     data = pd.DataFrame({"C": C, "accuracy": rng.binomial(100, acc) / 100})
-    shape = (4, 100)
+    shape = (4, 250)
     draws = {k: v + rng.normal(0, 0.02, shape) for k, v in truth.items()}
     stats = {
         "diverging": np.zeros(shape, bool),
@@ -51,7 +51,7 @@ def accuracy_posterior(seed: int = 0) -> bs.Posterior:
         data=data,
         draws=draws,
         stats=stats,
-        settings={"num_chains": 4, "num_samples": 100, "max_tree_depth": 10},
+        settings={"num_chains": 4, "num_samples": 250, "max_tree_depth": 10},
         discrepancy=None,
     )
 
