@@ -130,6 +130,8 @@ def test_accuracy_laws_get_a_linear_y_axis_that_shows_zero_accuracy(ax):
     assert ax.get_yscale() == "linear" and ax.get_xscale() == "log"
     assert ax.get_ylabel() == "accuracy (fraction correct)"
     assert ax.get_xlabel() == "training compute C (FLOPs)"
+    assert "$10^{20}$" in tick_texts(ax.xaxis)
+    assert {"0.0", "0.2", "0.8"} <= set(tick_texts(ax.yaxis)), tick_texts(ax.yaxis)
     # every run is drawn, the zeros included, inside the visible y range
     runs = ax.collections[0].get_offsets()
     assert len(runs) == len(post.data)
@@ -155,7 +157,8 @@ def test_isoflop_overlays_the_runs_of_each_budget(chinchilla_post, ax):
     fig = bs.plot.isoflop(chinchilla_post, ax=ax)  # budgets chosen from the runs
     fig.canvas.draw()
     assert ax.get_xlabel() == "parameters N" and ax.get_ylabel() == "loss (nats/token)"
-    assert ax.get_xscale() == "log"
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "linear"
+    assert "$10^{9}$" in tick_texts(ax.xaxis) and no_sci_notation(tick_texts(ax.yaxis))
     curves = [ln for ln in ax.get_lines() if ln.get_label().startswith("C = ")]
     assert 2 <= len(curves) <= 4
     from matplotlib.collections import PathCollection
