@@ -497,7 +497,7 @@ def isoflop(
 
 def frontier(
     post: Posterior,
-    C_range: tuple[float, float] = (1e18, 1e25),
+    C_range: tuple[float, float] | None = None,
     *,
     ax: Any = None,
     level: float = 0.9,
@@ -509,7 +509,8 @@ def frontier(
 
     Args:
         post: A fitted posterior of a law in ``N`` and ``D``.
-        C_range: Smallest and largest FLOP budget.
+        C_range: Smallest and largest FLOP budget (default: from the smallest run's compute to
+            1000x the largest).
         ax: Axes to draw on (new figure when None).
         level: Probability of the bands.
         num: Budgets on the grid.
@@ -520,12 +521,14 @@ def frontier(
     """
     _needs_n_and_d(post, "frontier")
     ax = _axes(ax)
+    c_runs = _run_compute(post, flops_per_param_token)
+    if C_range is None:
+        C_range = (c_runs.min(), 1e3 * c_runs.max())
     grid = np.geomspace(*C_range, num)
     alloc = post.allocate(grid, level=level, flops_per_param_token=flops_per_param_token)
     for q, label, color in (("N_opt", "N* (parameters)", "C0"), ("D_opt", "D* (tokens)", "C1")):
         ax.fill_between(grid, alloc[f"{q}_lower"], alloc[f"{q}_upper"], color=color, alpha=0.3)
         ax.plot(grid, alloc[q], color=color, label=label)
-    c_runs = _run_compute(post, flops_per_param_token)
     ax.scatter(c_runs, post.data["N"], s=6, color="C0", alpha=0.4, label="runs (N)")
     ax.axvline(c_runs.max(), color="grey", ls=":", lw=1, label="edge of the data (largest C)")
     ax.set_xscale("log")
