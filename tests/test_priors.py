@@ -115,15 +115,15 @@ def test_prior_posterior_plot(informed):
 
     fig, ax = plt.subplots()
     out = bs.plot_prior_posterior(informed, "alpha", ax=ax, reference=EPOCH["alpha"][0])
-    assert out is ax
+    assert out is fig  # plots return their Figure
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "prior",
         "posterior",
         "reference",
     ]
     assert "posterior sd / prior sd" in ax.get_title()
-    ax2 = bs.plot_prior_posterior(informed, "B", log=True)
-    assert ax2.get_xscale() == "log" and ax2 is not ax
+    fig2 = bs.plot_prior_posterior(informed, "B", log=True)
+    assert fig2.axes[0].get_xscale() == "log" and fig2 is not fig
     with pytest.raises(KeyError, match="no published parameter 'gamma'"):
         bs.plot_prior_posterior(informed, "gamma", ax=ax)
     plt.close("all")
