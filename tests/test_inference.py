@@ -255,7 +255,9 @@ def test_compilation_cache_is_on_by_default_and_off_by_one_variable(tmp_path):
     assert on[0] == str(tmp_path / "bayescale" / "jax")
 
 
-def test_a_catalog_sampler_is_stored_traced_and_gives_the_same_draws(chinchilla_epoch, monkeypatch):
+def test_a_catalog_sampler_is_stored_traced_and_gives_the_same_draws(
+    chinchilla_epoch, monkeypatch, tmp_path
+):
     """With the compilation cache on (the suite's), a catalog law's NUTS program is exported to
     the cache folder: the stored program gives the draws of the program traced in-process, a
     file that cannot be read is exported again, and a law with changed priors is not stored."""
@@ -265,8 +267,10 @@ def test_a_catalog_sampler_is_stored_traced_and_gives_the_same_draws(chinchilla_
 
     df = chinchilla_epoch.iloc[:64]
     small = {"num_chains": 2, "num_warmup": 150, "num_samples": 100, "seed": 4}
-    folder = _programs._folder()
-    assert folder is not None  # tests/conftest.py turns the cache on
+    assert _programs._folder() is not None  # tests/conftest.py turns the cache on
+    # A folder of its own: other workers of the suite store their programs in the shared one.
+    folder = str(tmp_path / "programs")
+    monkeypatch.setattr(_programs, "_folder", lambda: folder)
 
     def fit_fresh(law):
         _programs._LOADED.clear()  # as in a new process
