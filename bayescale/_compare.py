@@ -189,12 +189,12 @@ class Comparison:
             ax: A matplotlib Axes to draw on (a new figure when None).
 
         Returns:
-            The Axes.
+            The Figure, as every bayescale plot returns.
         """
         import matplotlib.pyplot as plt
 
         if ax is None:
-            _, ax = plt.subplots(figsize=(6, 0.6 * len(self.table) + 1.2))
+            _, ax = plt.subplots(figsize=(7, 0.6 * len(self.table) + 1.6), layout="constrained")
         t = self.table
         pos = np.arange(len(t))[::-1]
         ax.errorbar(
@@ -214,8 +214,9 @@ class Comparison:
         ax.set_xlabel(f"{self._score} difference to the best law (nats)")
         what = "leave-future-out" if self.criterion == "future" else "PSIS-LOO"
         ax.set_title(f"Law comparison: {what} and stacking weights (w)")
-        ax.legend(loc="lower left", fontsize="small")
-        return ax
+        # Below the axes: inside, it covers the points of the laws it is meant to explain.
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), fontsize="small", frameon=False)
+        return ax.figure
 
 
 # ----------------------------------------------------------------------------- helpers

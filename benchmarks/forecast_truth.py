@@ -24,8 +24,9 @@ interval score (Gneiting & Raftery 2007, eq. 43) ``(u - l) + (2/a)(l - y)[y < l]
 draws, relative; the median absolute relative error and the mean signed relative error of the
 predictive median (positive: the forecast was too high). Per ladder (both cutoffs pooled) and
 pooled over ladders. Fits: NUTS 4 chains x (500 + 500), seed 0, Normal noise on log-loss
-(``--quick``: 4 x (300 + 300), chinchilla and datablations only). ``--cache=DIR`` keeps each
-ladder's scores in ``DIR`` and reuses them on a later run.
+(``--quick``: 4 x (300 + 300), chinchilla and datablations only; ``--noise=student_t``: the
+Bayesian fits with Student-t noise, the baseline unchanged). ``--cache=DIR`` keeps each ladder's
+scores in ``DIR`` and reuses them on a later run.
 
 References:
     Gneiting & Raftery (2007), Strictly proper scoring rules, prediction, and estimation, JASA
@@ -167,10 +168,16 @@ def main(argv: list[str]) -> None:
     )
     draws = 300 if quick else 500
     settings = {"num_warmup": draws, "num_samples": draws}
+    noise = next((a.split("=", 1)[1] for a in argv if a.startswith("--noise=")), None)
+    if noise is not None:
+        settings["noise"] = noise
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    print(f"forecast_truth {datetime.date.today()} (commit {commit}); NUTS 4 x ({draws}+{draws})")
+    print(
+        f"forecast_truth {datetime.date.today()} (commit {commit}); NUTS 4 x ({draws}+{draws})"
+        + (f", noise {noise}" if noise else "")
+    )
     print(f"held out: top {', '.join(f'{h:.0%}' for h in HOLDOUTS)} of each ladder by scale")
     cache = next((a.split("=", 1)[1] for a in argv if a.startswith("--cache=")), None)
     all_rows = []

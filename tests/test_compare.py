@@ -192,13 +192,17 @@ def test_repr_html_plot_and_json(cmp):
     assert "chinchilla" in text and "elpd_loo" in text and "log_evidence" in text
     page = cmp._repr_html_()
     assert "<table" in page and "no_data_term" in page
-    ax = cmp.plot()
-    assert isinstance(ax, matplotlib.axes.Axes)
+    fig = cmp.plot()
+    assert isinstance(fig, matplotlib.figure.Figure)
+    (ax,) = fig.axes
     assert len(ax.get_yticklabels()) == 2
+    # the legend sits below the axes, clear of the points it explains
+    box = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
+    assert box.y1 <= ax.get_window_extent(fig.canvas.get_renderer()).y0
     import matplotlib.pyplot as plt
 
     fig, ax2 = plt.subplots()
-    assert cmp.plot(ax=ax2) is ax2
+    assert cmp.plot(ax=ax2) is fig
     plt.close("all")
     payload = json.loads(json.dumps(cmp.to_dict()))
     assert set(payload["table"]) == {"chinchilla", "no_data_term"}
