@@ -66,6 +66,8 @@ _PUBLIC: dict[str, str] = {
     "DataWarning": "._data",
     "Discrepancy": "._discrepancy",
     "Evidence": "._evidence",
+    "HARDWARE": "._plan",
+    "Hardware": "._plan",
     "Law": "._law",
     "Parameter": "._law",
     "ParetoKWarning": "._compare",
@@ -77,11 +79,16 @@ _PUBLIC: dict[str, str] = {
     "binomial_noise": "._model",
     "build_model": "._model",
     "compare": "._compare",
+    "compare_allocations": "._plan",
+    "cost": "._plan",
     "effective_multiplier": "._hierarchical",
     "enable_compilation_cache": "._many",
     "fit": "._fit",
     "fit_many": "._many",
     "hierarchical": "._hierarchical",
+    "information_gain": "._next_runs",
+    "isoflop_allocation": "._plan",
+    "isoflop_minima": "._plan",
     "laws": "._catalog",
     "leave_future_out": "._lfo",
     "load": "._posterior",
@@ -104,6 +111,8 @@ __all__ = [
     "build_model",
     "compare",
     "Comparison",
+    "compare_allocations",
+    "cost",
     "ConvergenceWarning",
     "DataError",
     "datasets",
@@ -114,7 +123,12 @@ __all__ = [
     "Evidence",
     "fit",
     "fit_many",
+    "HARDWARE",
+    "Hardware",
     "hierarchical",
+    "information_gain",
+    "isoflop_allocation",
+    "isoflop_minima",
     "Law",
     "laws",
     "leave_future_out",
@@ -141,7 +155,20 @@ __all__ = [
 _engine_ready = False
 # Names that never compile or sample: loading them leaves the engine (numpyro.infer, ArviZ, the
 # compilation cache) for the first name that needs it, so ``bayescale laws`` answers in a second.
-_WITHOUT_ENGINE = frozenset({"datasets", "Law", "laws", "models", "Parameter"})
+_WITHOUT_ENGINE = frozenset(
+    {
+        "cost",
+        "datasets",
+        "HARDWARE",
+        "Hardware",
+        "isoflop_allocation",
+        "isoflop_minima",
+        "Law",
+        "laws",
+        "models",
+        "Parameter",
+    }
+)
 
 
 def _start_engine() -> None:
@@ -189,6 +216,15 @@ if TYPE_CHECKING:  # what static tools see
     from ._lfo import leave_future_out
     from ._many import enable_compilation_cache, fit_many
     from ._model import binomial_noise, build_model, scaled_noise
+    from ._next_runs import information_gain
+    from ._plan import (
+        HARDWARE,
+        Hardware,
+        compare_allocations,
+        cost,
+        isoflop_allocation,
+        isoflop_minima,
+    )
     from ._plot_prior import plot_prior_posterior
     from ._posterior import Posterior, load
     from ._priors import prior_set, prior_sets

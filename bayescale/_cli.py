@@ -1,4 +1,5 @@
-"""Command line: ``bayescale demo | laws | fit | forecast | allocate | compare | plot``.
+"""Command line: ``bayescale demo | laws | fit | forecast | allocate | prob-reach | cost |
+compare | plot``.
 
 Exit codes: 0 success; 1 the fit finished but failed its convergence diagnostics (``fit``), or
 the saved fit did (``forecast``, ``allocate``, ``plot``: no numbers or image unless
@@ -394,13 +395,13 @@ def _parse_points(specs: list[str], inputs: list[str]) -> dict[str, list[float]]
     return columns
 
 
-def _budgets(specs: list[str]) -> list[float]:
+def _budgets(specs: list[str], flag: str = "--C") -> list[float]:
     out = []
     for spec in specs:
         try:
             out.append(float(spec))
         except ValueError:
-            raise ValueError(f"--C {spec!r} is not a number (FLOPs, e.g. 5.76e23)") from None
+            raise ValueError(f"{flag} {spec!r} is not a number (FLOPs, e.g. 5.76e23)") from None
     return out
 
 
@@ -418,17 +419,114 @@ def cmd_forecast(args) -> int:
     return EXIT_OK
 
 
+def _isoflop_options(args) -> dict:
+    """``allocate``'s isoFLOP options: ``--budgets`` and ``--tolerance`` need ``--method
+    isoflop``."""
+    if args.method != "isoflop":
+        for flag, value in (("--budgets", args.budgets), ("--tolerance", args.tolerance)):
+            if value is not None:
+                raise ValueError(f"{flag} applies to --method isoflop, not --method {args.method}")
+        return {}
+    options: dict = {"method": "isoflop", "tolerance": args.tolerance}
+    if args.budgets is not None:
+        options["budgets"] = _budgets(args.budgets.split(","), flag="--budgets")
+    return options
+
+
+def _print_warnings(caught, category) -> None:
+    """The caught warnings of ``category`` on stderr, one ``WARNING:`` line each."""
+    for w in caught:
+        if issubclass(w.category, category):
+            print(f"WARNING: {w.message}", file=sys.stderr)
+
+
 def cmd_allocate(args) -> int:
     import bayescale as bs
 
+    options = _isoflop_options(args)  # user errors first
+    budgets = _budgets(args.C)
     post = bs.load(args.fit)
-    budgets = _budgets(args.C)  # user errors first
+    if not _trusted(post, args):
+        return EXIT_NOT_CONVERGED
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("ignore", bs.ConvergenceWarning)  # said above, on stderr
+        warnings.simplefilter("always", bs.DataWarning)
+        table = post.allocate(budgets, level=args.level, **options)
+    _print_warnings(caught, bs.DataWarning)
+    _print_table(table, args, by="C")
+    return EXIT_OK
+
+
+def _reach_inputs(args) -> tuple[dict, list[float] | None]:
+    """``prob-reach``'s run: ``(inputs, None)`` from ``--N``/``--D`` or ``--at``, or
+    ``({}, budgets)`` from ``--C``; exactly one of the three ways."""
+    given = [
+        name
+        for name, used in (
+            ("--C", args.C is not None),
+            ("--N/--D", args.N is not None or args.D is not None),
+            ("--at", args.at is not None),
+        )
+        if used
+    ]
+    if len(given) != 1:
+        raise ValueError(
+            "name the run one way: --N and --D (its size), --at NAME=VALUE,... (any law's "
+            "inputs) or --C (the compute-optimal run at a FLOP budget)"
+            + (f"; got {' and '.join(given)}" if given else "")
+        )
+    if args.C is not None:
+        return {}, _budgets(args.C)
+    if args.at is None:
+        return {k: v for k, v in (("N", args.N), ("D", args.D)) if v is not None}, None
+    return {}, None  # --at: parsed once the law's inputs are known
+
+
+def cmd_prob_reach(args) -> int:
+    import bayescale as bs
+
+    inputs, budgets = _reach_inputs(args)  # user errors first
+    post = _load(args.fit)
+    if args.at is not None:
+        inputs = _parse_points(args.at, list(post.law.inputs))
     if not _trusted(post, args):
         return EXIT_NOT_CONVERGED
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)  # said above, on stderr
-        table = post.allocate(budgets, level=args.level)
-    _print_table(table, args, by="C")
+        table = post.prob_reach(args.loss, C=budgets, seed=args.seed, **inputs)
+    _print_table(table, args)
+    return EXIT_OK
+
+
+def cmd_cost(args) -> int:
+    from ._plan import Hardware
+
+    budgets = _budgets(args.C, flag="C")
+    if (args.hardware is None) == (args.peak_flops is None):
+        raise ValueError(
+            "give --hardware (a preset, e.g. h100) or --peak-flops (FLOP/s per accelerator), "
+            "one of them"
+        )
+    settings = {"mfu": args.mfu, "count": args.count, "price_per_hour": args.price}
+    if args.hardware is not None:
+        try:
+            hardware = Hardware.preset(args.hardware, **settings)
+        except ValueError as err:  # say the command line's option
+            raise ValueError(
+                str(err).replace("bayescale.Hardware(name, peak_flops, ...)", "--peak-flops")
+            ) from None
+    else:
+        hardware = Hardware("custom", args.peak_flops, **settings)
+    from ._plan import cost
+
+    table = cost(budgets, hardware=hardware)
+    if not args.json:
+        price = "no price" if hardware.price_per_hour is None else f"{hardware.price_per_hour:g}/h"
+        print(
+            f"{hardware.count} x {hardware.name} ({hardware.peak_flops:.4g} FLOP/s peak) at "
+            f"{hardware.mfu:.0%} MFU, {price}:"
+        )
+    _print_table(table, args)
     return EXIT_OK
 
 
@@ -549,6 +647,38 @@ def _positive(text: str) -> float:
     return value
 
 
+def _factor(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value > 1 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a factor above 1, e.g. 1.1; got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction in (0, 1], e.g. 0.4 for 40%; got {text!r}"
+        )
+    return value
+
+
+def _price(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a price of 0 or more, e.g. 2.5; got {text!r}")
+    return value
+
+
 def _level(text: str) -> float:
     try:
         value = float(text)
@@ -623,6 +753,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  bayescale fit runs.csv --law chinchilla --out fit.nc\n"
         "  bayescale forecast fit.nc --at N=70e9,D=1.4e12\n"
         "  bayescale allocate fit.nc --C 5.76e23 --json\n"
+        "  bayescale prob-reach fit.nc --loss 2.0 --N 7e10 --D 1.4e12\n"
+        "  bayescale cost 5.76e23 --hardware a100 --count 1024 --price 1.5\n"
         "  bayescale compare chinchilla.nc kaplan.nc\n"
         "  bayescale plot fit.nc --kind isoflop --out isoflop.png\n\n"
         "exit codes: 0 success; 1 the fit failed its convergence diagnostics (forecast,\n"
@@ -746,6 +878,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("fit", help="netCDF file written by `bayescale fit`")
     p.add_argument("--C", action="append", required=True, help="FLOP budget (repeatable)")
     p.add_argument("--level", type=_level, default=0.9, help="interval probability")
+    p.add_argument(
+        "--method",
+        choices=["parametric", "isoflop"],
+        default="parametric",
+        help="parametric (default): the law's own optimum per posterior draw; isoflop: "
+        "parabolas through the fit's isoFLOP curves (Hoffmann et al.'s Approach 2), warned "
+        "where its exponent a disagrees with the law's",
+    )
+    p.add_argument(
+        "--budgets",
+        metavar="FLOPS[,FLOPS...]",
+        help="isoflop: the curves' FLOP budgets, comma-separated (default: runs grouped by "
+        "compute)",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=_factor,
+        help="isoflop: runs within this factor of each other's compute (or of a --budgets "
+        "value) form one curve (default 1.1)",
+    )
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
     p.add_argument(
         "--force",
@@ -753,6 +905,63 @@ def build_parser() -> argparse.ArgumentParser:
         help="print numbers even from a fit that failed its diagnostics (exit 0, warned)",
     )
     p.set_defaults(func=cmd_allocate)
+
+    p = sub.add_parser(
+        "prob-reach",
+        help="the chance that a run reaches a target loss, from a saved fit",
+        epilog="examples:\n  bayescale prob-reach fit.nc --loss 2.0 --N 7e10 --D 1.4e12\n"
+        "  bayescale prob-reach fit.nc --loss 1.9 --loss 2.0 --C 5.76e23",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("fit", help="netCDF file written by `bayescale fit`")
+    p.add_argument(
+        "--loss",
+        action="append",
+        type=_positive,
+        required=True,
+        help="target loss (repeatable: one per run, or several for one run)",
+    )
+    p.add_argument("--N", type=_positive, help="the run's parameters")
+    p.add_argument("--D", type=_positive, help="the run's training tokens")
+    p.add_argument(
+        "--at", action="append", help="the run as NAME=VALUE,... of the law's inputs (repeatable)"
+    )
+    p.add_argument(
+        "--C",
+        action="append",
+        metavar="FLOPS",
+        help="instead: the compute-optimal run at this FLOP budget (repeatable)",
+    )
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the predictive draws")
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="print numbers even from a fit that failed its diagnostics (exit 0, warned)",
+    )
+    p.set_defaults(func=cmd_prob_reach)
+
+    p = sub.add_parser(
+        "cost",
+        help="accelerator-hours, days and money for a run of C FLOPs",
+        epilog="example: bayescale cost 5.76e23 --hardware a100 --count 1024 --price 1.5",
+    )
+    p.add_argument("C", nargs="+", help="FLOPs of the run(s), e.g. 5.76e23")
+    p.add_argument(
+        "--hardware",
+        help="accelerator preset: a100, h100, h100_pcie, h200, b200, gb200, mi300x, tpu_v3, "
+        "tpu_v4, tpu_v5e, tpu_v5p, tpu_v6e (peak dense BF16 from the vendors' datasheets)",
+    )
+    p.add_argument(
+        "--peak-flops", type=_positive, help="instead of --hardware: peak FLOP/s per accelerator"
+    )
+    p.add_argument("--count", type=_count(1), default=1, help="accelerators (default 1)")
+    p.add_argument(
+        "--mfu", type=_fraction, default=0.4, help="model FLOPs utilisation (default 0.4)"
+    )
+    p.add_argument("--price", type=_price, help="price per accelerator-hour (default: none)")
+    p.add_argument("--json", action="store_true", help=_JSON_HELP)
+    p.set_defaults(func=cmd_cost)
 
     p = sub.add_parser(
         "compare",

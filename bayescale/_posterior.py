@@ -460,14 +460,7 @@ class Posterior:
         loc = jax.vmap(lambda th: self.law.mean(th, xj))(theta)
         mean = np.asarray(_inverse_link(self.law.link, loc))
         mean = np.broadcast_to(mean, (self.num_draws, len(next(iter(x.values())))))
-        theta_pred = self._theta_flat
-        if self.num_draws == 1:  # a point fit (MAP, Hoffmann): no parameter draws, so the
-            # predictive interval is the noise's around the point, from many noise draws at it
-            theta_pred = {k: np.repeat(v, _POINT_NOISE_DRAWS, 0) for k, v in theta_pred.items()}
-        pred = self._predictive(jax.random.PRNGKey(seed), x, theta_pred)
-        from ._discrepancy import add_discrepancy
-
-        pred, distance = add_discrepancy(self, x, pred, jax.random.PRNGKey(seed))
+        pred, distance = self._predictive_draws(x, seed)
         m_lo, m_med, m_hi = _quantiles(mean, level)
         p_lo, p_med, p_hi = _quantiles(pred, level)
         out = pd.DataFrame(x, index=_row_index(inputs, len(m_med)))
@@ -487,6 +480,21 @@ class Posterior:
         out["distance"] = distance
         out.attrs["level"] = level
         return out
+
+    def _predictive_draws(
+        self, x: Mapping[str, np.ndarray], seed: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The predictive draws behind :meth:`forecast`'s interval at checked inputs ``x``
+        (parameters, noise and the law's error beyond the data), chain-major, and the
+        distance of each point: ``((draws, points), (points,))``."""
+        theta_pred = self._theta_flat
+        if self.num_draws == 1:  # a point fit (MAP, Hoffmann): no parameter draws, so the
+            # predictive interval is the noise's around the point, from many noise draws at it
+            theta_pred = {k: np.repeat(v, _POINT_NOISE_DRAWS, 0) for k, v in theta_pred.items()}
+        pred = self._predictive(jax.random.PRNGKey(seed), x, theta_pred)
+        from ._discrepancy import add_discrepancy
+
+        return add_discrepancy(self, x, pred, jax.random.PRNGKey(seed))
 
     def predictive(self, x: Mapping[str, Any], *, seed: int = 0) -> np.ndarray:
         """Posterior predictive draws of the target at inputs ``x``: ``(draws, points)``.
@@ -513,11 +521,18 @@ class Posterior:
         flops_per_param_token: float = 6.0,
         group: Any = _NO_GROUP,
         seed: int = 0,
+        method: str = "parametric",
+        budgets: Any = None,
+        tolerance: float | None = None,
     ) -> pd.DataFrame:
         """Compute-optimal allocation of FLOP budgets ``C``, with credible intervals.
 
         Per posterior draw, ``N*`` minimises the law on ``C = k N D`` (``k`` =
         ``flops_per_param_token``, 6 by default); the closed form where the law has one.
+        ``method="isoflop"`` estimates it from the fit's runs instead, without the law:
+        Hoffmann et al.'s Approach 2 (:func:`bayescale.isoflop_allocation`), warned by a
+        :class:`~bayescale.DataWarning` where its interval of ``a`` and the law's do not
+        overlap (:func:`bayescale.compare_allocations` shows both).
 
         Args:
             C: FLOP budgets, raw counts (a number or an array, e.g. ``5.76e23``); finite and
@@ -527,7 +542,14 @@ class Posterior:
             flops_per_param_token: ``k`` in ``C = k N D``, finite and positive (default 6).
             group: For a grouped law (:func:`bayescale.hierarchical`), the group's label (None:
                 a new, unseen group, with new group effects drawn with ``seed``).
-            seed: Seed of a new group's effects.
+            seed: Seed of a new group's effects (and of the isoFLOP posterior draws).
+            method: ``"parametric"`` (default: the law's own optimum per posterior draw) or
+                ``"isoflop"`` (parabolas through the fit's isoFLOP curves; columns as
+                :func:`bayescale.isoflop_allocation` returns).
+            budgets: ``method="isoflop"`` only: the curves' FLOP budgets (default: runs
+                grouped by compute).
+            tolerance: ``method="isoflop"`` only: the factor grouping runs into curves
+                (default 1.1).
 
         Returns:
             One row per budget: ``C`` and, for each of ``N_opt``, ``D_opt``,
@@ -539,16 +561,34 @@ class Posterior:
 
         Raises:
             ValueError: for budgets that are empty, not finite or not positive, a ``level``
-                outside (0, 1), or a ``flops_per_param_token`` that is not finite and positive.
+                outside (0, 1), a ``flops_per_param_token`` that is not finite and positive, or an
+                unknown ``method``; for ``"isoflop"``, as :func:`bayescale.isoflop_allocation`.
         """
         C = _checked_targets("C", C, "FLOP budgets", level, flops_per_param_token)
         check_seed(seed)
+        if method not in ("parametric", "isoflop"):
+            raise ValueError(f"method must be 'parametric' or 'isoflop', got {method!r}")
+        if method == "parametric" and (budgets is not None or tolerance is not None):
+            raise ValueError("budgets and tolerance apply to method='isoflop' only")
         _warn_scaled("C", C, stacklevel=2)
         _warn_implausible("C", C, stacklevel=2)
         self._warn_if_failed("allocation", stacklevel=2)
         post = self
         if group is not _NO_GROUP:  # a grouped law: allocate for one group (or a new one)
             post = self.for_group(group, seed=seed)
+        if method == "isoflop":
+            from ._plan import posterior_isoflop
+
+            return posterior_isoflop(
+                post,
+                C,
+                level=level,
+                flops_per_param_token=flops_per_param_token,
+                seed=seed,
+                budgets=budgets,
+                tolerance=tolerance,
+                stacklevel=2,
+            )
         return post._allocate(C, level=level, flops_per_param_token=flops_per_param_token)
 
     def _allocate(self, C: np.ndarray, *, level: float, flops_per_param_token: float):
@@ -572,6 +612,59 @@ class Posterior:
         out.attrs["level"] = level
         out.attrs["flops_per_param_token"] = flops_per_param_token
         return out
+
+    def prob_reach(
+        self,
+        loss: Any,
+        *,
+        C: Any = None,
+        seed: int = 0,
+        flops_per_param_token: float = 6.0,
+        **inputs: Any,
+    ) -> pd.DataFrame:
+        r"""The chance that a run reaches a target loss: :math:`P(y \le L^* \mid \text{data})`.
+
+        The posterior predictive probability of the run's own loss, the draws behind
+        :meth:`forecast`'s predictive interval: the law at each posterior draw, its own error
+        beyond the data (:attr:`calibration`) and the noise of one run. With ``C``, the run is
+        each draw's compute-optimal one at that budget, as :meth:`allocate`'s ``loss_pred``.
+
+        Args:
+            loss: Target losses (a number or an array), in the target's units; one target, one
+                point, or one target per point.
+            C: FLOP budgets instead of the law's inputs: the compute-optimal run at each.
+            seed: Seed of the noise and law-error draws (``forecast(seed=...)`` and this give
+                the same draws; ``allocate``'s ``loss_pred`` are those of ``seed=post.seed+1``).
+            flops_per_param_token: ``k`` in ``C = k N D`` (default 6), with ``C``.
+            **inputs: The law's inputs (scalars or arrays that broadcast), e.g.
+                ``N=70e9, D=1.4e12``; a grouped law's group as in :meth:`forecast`.
+
+        Returns:
+            One row per point: the inputs (with ``C``: ``C`` and the medians of ``N_opt`` and
+            ``D_opt``), ``loss``, ``p_reach``, ``p_reach_se`` (its Monte Carlo standard
+            error, from the effective sample size of the draws; 0 where every draw lands on
+            one side) and ``distance`` (decades beyond the data, the law error's reach).
+
+        Raises:
+            ValueError: for targets or inputs that are not finite and positive, both ``C``
+                and inputs, or targets and points of different lengths.
+
+        Example:
+            >>> post.prob_reach(2.0, N=70e9, D=1.4e12)["p_reach"]
+            >>> post.prob_reach([1.9, 2.0], C=5.76e23)
+        """
+        self._warn_if_failed("prob_reach", stacklevel=2)
+        from ._plan import prob_reach
+
+        return prob_reach(
+            self,
+            loss,
+            C=C,
+            seed=seed,
+            flops_per_param_token=flops_per_param_token,
+            inputs=inputs,
+            stacklevel=3,
+        )
 
     def compute_for(
         self, loss: Any, *, level: float = 0.9, flops_per_param_token: float = 6.0
@@ -617,6 +710,111 @@ class Posterior:
                 "C_upper": hi,
                 "p_reachable": np.asarray(reachable).mean(axis=0),
             }
+        )
+
+    def next_runs(
+        self,
+        candidates: Any,
+        *,
+        target: Mapping[str, Any],
+        budget: float | None = None,
+        batch: int | None = 1,
+        flops_per_param_token: float = 6.0,
+        level: float = 0.9,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        r"""Rank candidate runs by what they would tell about a target, per FLOP spent.
+
+        The expected information gain (EIG, Lindley 1956) of a run's loss :math:`y_c` about a
+        target :math:`t`, under a Gaussian approximation of their joint posterior draws on the
+        link scale (log loss, log model size):
+
+        .. math::
+            \operatorname{EIG}(c) = -\tfrac12 \log\big(1 - \rho^2(t, y_c)\big), \qquad
+            \operatorname{EIG}(S) = \tfrac12 \log
+                \frac{\operatorname{Var} t}{\operatorname{Var}(t \mid y_S)}
+
+        in nats, for one run and for a set :math:`S`; :math:`\operatorname{Var}(t \mid y_S)`
+        conditions the draws' covariance of the law's mean (plus the noise variance of each
+        run, from the predictive draws) on the set. A run of cost :math:`C_c = k N_c D_c`
+        ranks by :math:`\operatorname{EIG}(c) / C_c`; a batch is chosen greedily, each pick
+        the affordable run adding most information per FLOP to the runs picked before it.
+        Under the Gaussian approximation a gain :math:`g` shrinks the target's interval by
+        the factor :math:`e^{-g}` (``width_ratio`` in the table's ``attrs``).
+
+        Why this estimator: it is exact for a linear-Gaussian model (Bayesian c-optimal design,
+        Chaloner & Verdinelli 1995), costs one covariance of the draws the fit already has,
+        and is deterministic given them, so the ranking does not move with a Monte Carlo seed.
+        Nested Monte Carlo (Rainforth et al. 2018) would drop the Gaussian assumption, but for
+        a derived target it needs :math:`p(y_c \mid t)`, an inner integral over the parameters
+        given the target, at a bias of order :math:`1/M` for :math:`M` inner draws and
+        :math:`M` times the cost; on the log scale the posteriors of scaling laws are close
+        enough to Gaussian that the ranking, not the exact nats, is what matters. The gains
+        are conditional on the law form: the law's own error beyond the data
+        (:attr:`calibration`) is not something a run teaches, and is left out.
+
+        Args:
+            candidates: Runs that could be trained next: a DataFrame or a dict with the law's
+                inputs as columns (raw counts; other columns are ignored), or arrays that
+                broadcast, ``N[:, None]`` with ``D[None, :]`` for a grid.
+            target: What to learn about, one of: the law's inputs (``{"N": 7e10,
+                "D": 1.4e12}``): the loss of a run there; ``{"C": 1e24}``: the compute-optimal
+                loss at a budget of that many FLOPs; ``{"N_opt": 1e24}``: the compute-optimal
+                model size :math:`N^*` at that budget (:math:`D^* = C / (k N^*)` and
+                :math:`D^*/N^*` carry the same information).
+            budget: FLOPs the chosen runs may spend together (None: no limit).
+            batch: How many runs to choose (default 1); None: as many as the budget allows.
+                Fewer are chosen when the budget or the candidates run out.
+            flops_per_param_token: ``k`` in ``C = k N D`` (default 6).
+            level: Central interval probability of the predictive loss (default 0.9).
+            seed: Seed of the predictive draws (the noise variance and the loss intervals).
+
+        Returns:
+            One row per candidate (indexed like ``candidates``), the chosen runs first in the
+            order picked, then the rest by ``eig_per_flop``: the inputs, ``C`` (FLOPs),
+            ``eig`` (nats, the run alone), ``eig_per_flop``, ``pred_median``, ``pred_lower``,
+            ``pred_upper`` (the run's predictive loss), ``pick`` (1, 2, ... in the chosen
+            set, 0 otherwise), ``gain`` (nats the run adds to the runs picked before it; for
+            the others, to the whole chosen set), ``cumulative_C`` and ``cumulative_eig`` (of
+            the chosen set up to that pick; NaN for the others). ``attrs`` holds ``target``
+            (its description), the target's current ``target_median``, ``target_lower``,
+            ``target_upper``, the chosen set's ``eig`` and ``width_ratio``
+            (:math:`e^{-\mathrm{eig}}`), ``level`` and ``flops_per_param_token``.
+
+        Raises:
+            ValueError: for a candidate column that is missing, empty, not finite or not
+                positive; a target that is not one of the three forms, or whose value is not
+                one finite positive number; a ``budget`` that is not positive or is below the
+                cheapest candidate; a ``batch`` below 1 (or None without a budget); a fit of a
+                law without inputs ``N`` and ``D``, a grouped law, or a point fit (one draw).
+            TypeError: for candidates or a target that are not a table or a dict.
+
+        Example:
+            >>> grid = {"N": np.geomspace(1e8, 1e10, 9)[:, None], "D": np.geomspace(2e9, 2e11, 9)}
+            >>> post.next_runs(grid, target={"N": 7e10, "D": 1.4e12}, budget=1e21, batch=3)
+
+        References:
+            Lindley, D. V. (1956). On a measure of the information provided by an experiment.
+            Annals of Mathematical Statistics 27(4), 986-1005.
+            Chaloner, K. & Verdinelli, I. (1995). Bayesian experimental design: a review.
+            Statistical Science 10(3), 273-304.
+            Rainforth, T., Cornish, R., Yang, H., Warrington, A. & Wood, F. (2018). On nesting
+            Monte Carlo estimators. ICML.
+            Krause, A., Singh, A. & Guestrin, C. (2008). Near-optimal sensor placements in
+            Gaussian processes. JMLR 9, 235-284.
+        """
+        from ._next_runs import next_runs
+
+        self._warn_if_failed("next_runs", stacklevel=2)
+        return next_runs(
+            self,
+            candidates,
+            target=target,
+            budget=budget,
+            batch=batch,
+            flops_per_param_token=flops_per_param_token,
+            level=level,
+            seed=seed,
         )
 
     # ----------------------------------------------------------------- groups

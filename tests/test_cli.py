@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cases_chinchilla import CHINCHILLA_RANGE
+from isoflop_cases import A_TRUE, BUDGETS, grid_posterior, isoflop_grid
 from synthetic import synthetic_posterior
 
 import bayescale
@@ -598,3 +599,161 @@ def test_fit_groups_are_checked_before_sampling(
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err, err
     assert not no_sampling
+
+
+# ----------------------------------------------------------------------------- planning
+
+
+@pytest.fixture(scope="module")
+def isoflop_fits(tmp_path_factory):
+    """Saved fits (made without sampling) on isoFLOP curves of a known law: one whose law
+    allocates as the curves do, one whose law does not (a = 0.6 against the curves' 0.45)."""
+    folder = tmp_path_factory.mktemp("isoflop")
+    data = isoflop_grid(np.random.default_rng(0))
+    law_error = bayescale.Discrepancy.fixed(0.03)
+    agree, disagree = folder / "agree.nc", folder / "disagree.nc"
+    grid_posterior(data, discrepancy=law_error).save(agree)
+    grid_posterior(data, beta=0.5, discrepancy=law_error).save(disagree)
+    return agree, disagree
+
+
+def test_allocate_by_the_isoflop_curves(isoflop_fits, capsys):
+    agree, disagree = isoflop_fits
+    assert main(["allocate", str(agree), "--C", "1e23", "--method", "isoflop", "--json"]) == 0
+    out, err = capsys.readouterr()
+    (row,) = json.loads(out)
+    assert row["a_lower"] < A_TRUE < row["a_upper"] and err == ""
+    assert "loss_pred" not in row
+    budgets = ",".join(f"{c:g}" for c in BUDGETS)
+    argv = ["allocate", str(agree), "--C", "1e23", "--method", "isoflop", "--json"]
+    assert main([*argv, "--budgets", budgets, "--tolerance", "1.05"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["a"] == pytest.approx(row["a"], rel=1e-5)
+    # estimators that disagree: numbers, and the warning on stderr
+    assert main(["allocate", str(disagree), "--C", "1e23", "--method", "isoflop"]) == 0
+    out, err = capsys.readouterr()
+    assert "a_lower" in out and err.startswith("WARNING: the 90% intervals of the exponent a")
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--budgets", "1e20,1e21,1e22"], "--budgets applies to --method isoflop"),
+        (["--tolerance", "1.2"], "--tolerance applies to --method isoflop"),
+        (["--method", "isoflop", "--budgets", "1e20,x"], "--budgets 'x' is not a number"),
+        (["--method", "isoflop", "--tolerance", "1"], "must be a factor above 1"),
+        (["--method", "approach2"], "invalid choice: 'approach2'"),
+    ],
+)
+def test_allocate_checks_its_isoflop_options_before_loading(tmp_path, capsys, extra, message):
+    argv = ["allocate", str(tmp_path / "missing.nc"), "--C", "1e23", *extra]
+    assert run(argv) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert message in err and "no such file" not in err and "Traceback" not in err, err
+
+
+def test_allocate_isoflop_names_too_few_curves(isoflop_fits, capsys):
+    argv = ["allocate", str(isoflop_fits[0]), "--C", "1e23", "--method", "isoflop"]
+    assert main([*argv, "--budgets", "6e18,3e19"]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert "at least 3 FLOP budgets" in err and "Traceback" not in err
+
+
+def test_prob_reach_of_a_run_and_of_a_budget(isoflop_fits, capsys):
+    agree = isoflop_fits[0]
+    argv = ["prob-reach", str(agree), "--loss", "2.0", "--json"]
+    assert main([*argv, "--N", "7e10", "--D", "1.4e12"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    want = bayescale.load(agree).prob_reach(2.0, N=7e10, D=1.4e12)
+    assert row["p_reach"] == pytest.approx(want["p_reach"].iloc[0], rel=1e-5)
+    assert 0 < row["p_reach"] < 1 and row["p_reach_se"] > 0
+    # two targets for one run given --at, as forecast takes it
+    assert main([*argv, "--loss", "2.1", "--at", "N=7e10,D=1.4e12"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["loss"] for r in rows] == [2.0, 2.1] and rows[0]["p_reach"] < rows[1]["p_reach"]
+    assert rows[0]["p_reach"] == row["p_reach"]
+    # the compute-optimal run at a budget, as text
+    assert main(["prob-reach", str(agree), "--loss", "2.0", "--C", "5.76e23"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split()
+    assert header == ["C", "N_opt", "D_opt", "loss", "p_reach", "p_reach_se", "distance"]
+
+
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        ([], "name the run one way"),
+        (["--N", "7e10", "--D", "1e12", "--C", "1e23"], "got --C and --N/--D"),
+        (["--at", "N=1e9,D=1e10", "--N", "1e9"], "got --N/--D and --at"),
+        (["--N=-7e10", "--D", "1e12"], "--N: must be a positive number"),
+        (["--N", "7e10", "--D", "1e12", "--C", "big"], "got --C and --N/--D"),
+    ],
+)
+def test_prob_reach_takes_its_run_one_way_before_loading(tmp_path, capsys, where, message):
+    argv = ["prob-reach", str(tmp_path / "missing.nc"), "--loss", "2.0", *where]
+    assert run(argv) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert message in err and "no such file" not in err and "Traceback" not in err, err
+
+
+def test_prob_reach_of_a_missing_or_failed_fit(saved_fits, tmp_path, capsys):
+    good, bad, _ = saved_fits
+    where = ["--loss", "3.0", "--N", "1e9", "--D", "2e10", "--json"]  # inside the data
+    assert run(["prob-reach", str(tmp_path / "missing.nc"), *where]) == EXIT_USER_ERROR
+    assert "no such file" in capsys.readouterr().err
+    assert main(["prob-reach", str(bad), *where]) == EXIT_NOT_CONVERGED
+    out, err = capsys.readouterr()
+    assert out == "" and "no numbers without --force" in err
+    assert main(["prob-reach", str(bad), *where, "--force"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["distance"] == 0
+    assert main(["prob-reach", str(good), *where]) == 0
+
+
+def test_cost_of_chinchilla_on_1024_a100s(capsys):
+    fleet = ["--hardware", "a100", "--count", "1024", "--price", "1.5"]
+    assert main(["cost", "5.76e23", *fleet, "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    hours = 5.76e23 / (312e12 * 0.4) / 3600
+    assert row["accelerator_hours"] == pytest.approx(hours, rel=1e-5)
+    assert row["days"] == pytest.approx(hours / 1024 / 24, rel=1e-5)
+    assert row["cost"] == pytest.approx(1.5 * hours, rel=1e-5)
+    assert main(["cost", "5.76e23", "1e24", *fleet]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "1024 x a100 (3.12e+14 FLOP/s peak) at 40% MFU, 1.5/h:"
+    assert lines[1].split() == ["C", "accelerator_hours", "days", "cost"] and len(lines) == 4
+    assert main(["cost", "3.6e18", "--peak-flops", "1e15", "--mfu", "0.5", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["accelerator_hours"] == pytest.approx(2.0) and row["cost"] is None
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["1e24"], "give --hardware (a preset, e.g. h100) or --peak-flops"),
+        (["1e24", "--hardware", "h100", "--peak-flops", "1e15"], "one of them"),
+        (["1e24", "--hardware", "v100"], "presets: a100, h100, h100_pcie"),
+        (["1e24", "--hardware", "v100"], "(or give --peak-flops)"),
+        (["1e24", "--peak-flops", "989"], "not TFLOP/s"),
+        (["1e24", "--hardware", "h100", "--mfu", "40"], "--mfu: must be a fraction in (0, 1]"),
+        (["1e24", "--hardware", "h100", "--count", "0"], "--count: must be a positive integer"),
+        (["1e24", "--hardware", "h100", "--price", "-1"], "--price: must be a price"),
+        (["lots", "--hardware", "h100"], "C 'lots' is not a number"),
+        (["0", "--hardware", "h100"], "C must be finite and positive"),
+    ],
+)
+def test_cost_names_what_is_wrong(capsys, argv, message):
+    assert run(["cost", *argv]) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err, err
+
+
+def test_cost_needs_no_jax_and_lists_every_preset():
+    code = (
+        "import sys, bayescale._cli as cli; cli.main(['cost', '1e24', '--hardware', 'h100']); "
+        "print(sorted(m for m in ('jax', 'numpyro', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    subparsers = next(a for a in build_parser()._actions if a.dest == "command").choices
+    hardware_help = next(a.help for a in subparsers["cost"]._actions if a.dest == "hardware")
+    assert all(name in hardware_help for name in bayescale.HARDWARE)
