@@ -1,6 +1,9 @@
 """Which run next: does ranking runs by information gain per FLOP shrink a forecast faster?
 
-    .venv/bin/python benchmarks/next_runs.py [--ladders=20] [--quick] [--out=FILE]
+    .venv/bin/python benchmarks/next_runs.py [--ladders=30] [--quick] [--out=FILE]
+
+About 4 minutes on 2 CPU cores (``--quick``: 3 ladders, no replay); the results of
+``--out=benchmarks/results/next_runs_2026-12-03.txt`` are kept there.
 
 Two experiments, each adding runs one at a time to a ladder of 6 small runs, refitting after
 each addition (``bs.fit(law, data, method="laplace")``, 4000 draws), and recording the width
@@ -8,14 +11,15 @@ of the target's 90% credible interval (the law's mean loss there) against the FL
 
 * Simulation. Ladders drawn from a known Chinchilla law (Hoffmann et al. 2022's E, A, B,
   alpha, beta) with log-normal noise of sd 0.01, all starting from the same 6 small runs
-  (N 5e7-1e8, 20 and 80 tokens per parameter). A pool of 25 candidates (5 budgets from 1e19
-  to 1e21 FLOPs, 5 model sizes around 20 tokens per parameter at each) is spent up to 2e21
+  (N 5e7-1e8, 20 and 80 tokens per parameter). A pool of 35 candidates (5 budgets from 1e19
+  to 1e21 FLOPs, 7 model sizes at each, 0.8 to 500 tokens per parameter) is spent up to 2e21
   FLOPs by three strategies: ``ranked`` (the top of ``post.next_runs(pool, target=...,
   budget=left)``), ``random`` (a random affordable run), ``compute`` (the cheapest run first,
   a ladder grown in order of compute). Target: the loss of a Chinchilla-sized run (N = 7e10,
   D = 1.4e12). Every strategy sees the same noisy losses of a ladder (common random numbers).
-  Reported per strategy: the median width (and its ratio to the truth's noise-free width at
-  the start) at FLOP spend points, and the fraction of ladders where ``ranked`` is narrower
+  A second target: the compute-optimal model size N* at 1e24 FLOPs (``{"N_opt": 1e24}``,
+  width in decades). Reported per strategy: the median width at FLOP spend points (after the
+  last run that fits within each), and the fraction of ladders where ``ranked`` is narrower
   than ``random`` and than ``compute`` at each.
 * Replay. The bundled Chinchilla ladder (Epoch's 240 runs): start from the 6 smallest-compute
   runs, hold out the 5 largest (1.1e22-1.3e22 FLOPs), and add existing runs back from the
@@ -243,7 +247,7 @@ def replay(out, *, method: str = "laplace", num_random: int = 5, budget: float =
 
 def main(argv: list[str]) -> None:
     opts = dict(a.lstrip("-").split("=", 1) if "=" in a else (a.lstrip("-"), "1") for a in argv)
-    num_ladders = int(opts.get("ladders", 3 if "quick" in opts else 20))
+    num_ladders = int(opts.get("ladders", 3 if "quick" in opts else 30))
     commit = subprocess.run(
         ["git", "describe", "--always", "--dirty"], capture_output=True, text=True
     ).stdout.strip()
