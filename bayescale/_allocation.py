@@ -18,20 +18,57 @@ from jaxtyping import Array, Float
 
 from ._law import Law
 
-__all__ = ["optimal_allocation", "numeric_allocation", "compute_for_loss", "optimal_runs"]
+__all__ = [
+    "check_nd",
+    "optimal_allocation",
+    "numeric_allocation",
+    "compute_for_loss",
+    "optimal_runs",
+]
 
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 # Search half-width in log N around sqrt(budget): e^18 ~ 7e7-fold either side.
 _HALF_WIDTH = 18.0
 
 
-def _check_nd(law: Law) -> None:
-    if not {"N", "D"} <= set(law.inputs) or len(law.inputs) != 2:
-        raise ValueError(
-            f"allocation splits a FLOP budget between parameters N and tokens D; law "
-            f"{law.name!r} has inputs {law.inputs}"
-        )
-    if law.link != "log":
+_ALLOCATES = "allocation splits a FLOP budget between parameters N and tokens D"
+
+
+def check_nd(
+    law: Law,
+    need: str = _ALLOCATES,
+    *,
+    grouped: str | None = None,
+    only_nd: bool = True,
+    log_link: bool = True,
+) -> None:
+    """Refuse a law that cannot be priced or allocated in parameters ``N`` and tokens ``D``.
+
+    One checker for every caller that reads a run as ``C = k N D`` FLOPs; each passes its own
+    wording, so the message says what the caller needed.
+
+    Args:
+        law: The law to check.
+        need: What the caller does with ``N`` and ``D``; the message reads
+            ``"<need>; law '<name>' has inputs [...]"``.
+        grouped: The remedy for a grouped law (``"law '<name>' is grouped: <grouped>"``), or
+            None to let grouped laws through.
+        only_nd: Whether ``N`` and ``D`` must be the law's only inputs, rather than among them.
+        log_link: Whether the law must model the loss on the log scale (``link='log'``).
+
+    Raises:
+        ValueError: If the law is grouped (when ``grouped`` is given), lacks ``N`` or ``D`` (or
+            has other inputs, with ``only_nd``), or has another link (with ``log_link``).
+    """
+    if grouped is not None:
+        from ._hierarchical import group_spec
+
+        if group_spec(law) is not None:
+            raise ValueError(f"law {law.name!r} is grouped: {grouped}")
+    inputs = set(law.inputs)
+    if not {"N", "D"} <= inputs or (only_nd and len(inputs) != 2):
+        raise ValueError(f"{need}; law {law.name!r} has inputs {list(law.inputs)}")
+    if log_link and law.link != "log":
         # The optimum and the target comparison below read mean_fn as the log of the loss.
         raise ValueError(
             f"allocation minimises a positive loss modelled on the log scale (link='log'); "
@@ -74,7 +111,7 @@ def optimal_allocation(
     law: Law, theta: dict[str, Array], budget: Float[Array, ...]
 ) -> dict[str, Array]:
     """``N*``, ``D*`` for ``N * D = budget`` (closed form where the law has one)."""
-    _check_nd(law)
+    check_nd(law)
     if law.allocate_fn is not None:
         return law.allocate_fn(law.to_published(theta), budget)
     return numeric_allocation(law, theta, budget)
@@ -105,7 +142,7 @@ def _allocate_draws(law: Law, theta: dict[str, Array], budget: Array) -> dict[st
 
 def allocate_draws(law: Law, theta: dict[str, Array], budget: Array) -> dict[str, Array]:
     """Allocation quantities per draw and budget, each shaped ``(draws, budgets)``."""
-    _check_nd(law)
+    check_nd(law)
     return _allocate_draws(law, theta, jnp.asarray(budget, jnp.float64))
 
 
@@ -142,7 +179,7 @@ def compute_for_loss(
     irreducible loss, or beyond e^100) give ``inf``. Bisection in log budget: the optimal loss
     falls monotonically with compute.
     """
-    _check_nd(law)
+    check_nd(law)
     log_budget, reachable = _compute_for(
         law, theta, jnp.log(jnp.asarray(loss, jnp.float64)), *log_budget_range
     )
@@ -162,5 +199,5 @@ def optimal_runs(
     """Per draw, the compute-optimal run at each log budget ``log(N*D)`` (``(draws, k)``, or
     ``(k,)`` shared by every draw): ``N*``, ``D*`` and the law's log loss there, each shaped
     ``(draws, k)``."""
-    _check_nd(law)
+    check_nd(law)
     return _optimal_runs(law, theta, jnp.asarray(log_budget, jnp.float64))

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from jaxtyping import Float
 
-from ._allocation import allocate_draws
+from ._allocation import allocate_draws, check_nd
 from ._compiled import CompiledCache
 from ._data import check_seed, is_real_number
 from ._model import OBS_SITE, build_model
@@ -263,21 +263,6 @@ def _link(link: str, values: np.ndarray) -> np.ndarray:
     return values
 
 
-def _flops_inputs(post: Posterior) -> None:
-    from ._hierarchical import group_spec
-
-    if group_spec(post.law) is not None:
-        raise ValueError(
-            f"law {post.law.name!r} is grouped: plan runs for one group with "
-            "post.for_group(label).next_runs(...)"
-        )
-    if not {"N", "D"} <= set(post.law.inputs):
-        raise ValueError(
-            f"next_runs prices a run at C = k N D FLOPs: it needs a law of parameters N and "
-            f"tokens D, and law {post.law.name!r} has inputs {list(post.law.inputs)}"
-        )
-
-
 def _one_value(name: str, value: Any) -> float:
     a = np.asarray(value)
     if a.size != 1 or a.dtype.kind not in "iuf":
@@ -372,7 +357,13 @@ def next_runs(
     _check_flops_per_param_token(flops_per_param_token)
     _check_level(level)
     check_seed(seed)
-    _flops_inputs(post)
+    check_nd(
+        post.law,
+        "next_runs prices a run at C = k N D FLOPs: it needs a law of parameters N and tokens D",
+        grouped="plan runs for one group with post.for_group(label).next_runs(...)",
+        only_nd=False,
+        log_link=False,
+    )
     if post.num_draws < 2:
         raise ValueError(
             f"next_runs weighs runs by the posterior's spread, and this {post.method!r} fit has "

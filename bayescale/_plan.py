@@ -154,6 +154,8 @@ def _densest_windows(log_c: np.ndarray, width: float) -> tuple[np.ndarray, int]:
         codes[taken] = found
         found += 1
         free = np.concatenate([free[:start], free[ends[start] :]])
+    if not found:
+        return codes, 0
     # codes in order of compute
     centres = [np.median(log_c[codes == j]) for j in range(found)]
     rank = np.argsort(np.argsort(centres))
@@ -637,18 +639,15 @@ def _warn_if_disjoint(
 
 
 def _isoflop_data(post: Any) -> pd.DataFrame:
-    from ._hierarchical import group_spec
+    from ._allocation import check_nd
 
-    if group_spec(post.law) is not None:
-        raise ValueError(
-            f"law {post.law.name!r} is grouped: method='isoflop' fits one group's isoFLOP "
-            "curves; pass group=<label>"
-        )
-    if not {"N", "D"} <= set(post.law.inputs):
-        raise ValueError(
-            f"method='isoflop' needs runs in N and D; law {post.law.name!r} has inputs "
-            f"{list(post.law.inputs)}"
-        )
+    check_nd(
+        post.law,
+        "method='isoflop' needs runs in N and D",
+        grouped="method='isoflop' fits one group's isoFLOP curves; pass group=<label>",
+        only_nd=False,
+        log_link=False,
+    )
     return post.data
 
 

@@ -1,9 +1,12 @@
 """Which run next: does ranking runs by information gain per FLOP shrink a forecast faster?
 
-    .venv/bin/python benchmarks/next_runs.py [--ladders=30] [--quick] [--out=FILE]
+    .venv/bin/python benchmarks/next_runs.py [--ladders=30] [--replay=chinchilla,farseer]
+        [--methods=laplace,nuts] [--quick] [--out=FILE]
 
-About 4 minutes on 2 CPU cores (``--quick``: 3 ladders, no replay); the results of
-``--out=benchmarks/results/next_runs_2026-12-03.txt`` are kept there.
+About 7 minutes on 2 CPU cores (``--quick``: 3 ladders, no replay; ``--ladders=0``: the
+replays only). Kept results: ``benchmarks/results/next_runs_2026-12-03.txt`` (simulation and
+the Chinchilla replay) and ``benchmarks/results/next_runs_farseer_2026-12-03.txt``
+(``--ladders=0``: both replays).
 
 Two experiments, each adding runs one at a time to a ladder of 6 small runs, refitting after
 each addition (``bs.fit(law, data, method="laplace")``, 4000 draws), and recording the width
@@ -21,13 +24,19 @@ of the target's 90% credible interval (the law's mean loss there) against the FL
   width in decades). Reported per strategy: the median width at FLOP spend points (after the
   last run that fits within each), and the fraction of ladders where ``ranked`` is narrower
   than ``random`` and than ``compute`` at each.
-* Replay. The bundled Chinchilla ladder (Epoch's 240 runs): start from the 6 smallest-compute
-  runs, hold out the 5 largest (1.1e22-1.3e22 FLOPs), and add existing runs back from the
-  other 229 in ranked order, in compute order and in 5 random orders, up to 3e21 FLOPs, with
-  Laplace refits and again with short NUTS ones (2 chains x (200 + 200)). Target: the loss at
-  the largest run's (N, D). Reported: the width against the FLOPs spent, and how the last
-  fit's 90% predictive intervals cover the 5 held-out runs, conditional on the law form and
-  with the law's own error beyond the data (the default ``discrepancy="auto"``).
+* Replay. A real ladder: start from its 6 smallest-compute runs, hold out its 5 largest, and
+  add existing runs back from the others in ranked order, in compute order and in 5 random
+  orders, up to a budget, with Laplace refits and again with short NUTS ones (2 chains x
+  (200 + 200)). Target: the loss at the largest run's (N, D). Reported: the width against the
+  FLOPs spent, and how the last fit's 90% predictive intervals cover the 5 held-out runs,
+  conditional on the law form and with the law's own error beyond the data (the default
+  ``discrepancy="auto"``). Two ladders (``--replay``):
+
+  - ``chinchilla``: the bundled Chinchilla ladder (Epoch's 240 runs); 229 in the pool, the
+    held-out runs at 3.0e21-1.3e22 FLOPs, budget 3e21.
+  - ``farseer``: the bundled Farseer grid (404 runs, loss in bits per character, which the
+    Chinchilla form fits as it would nats); 393 in the pool, the held-out runs at
+    3.46e21-3.49e21 FLOPs, budget 1e21.
 
 The law is Chinchilla with ``min_rows=6``: its priors are proper, so 6 runs give a posterior
 (wide), which the default ``min_rows`` (parameters plus two) refuses as too few to identify.
@@ -193,9 +202,28 @@ def simulate(num_ladders: int, name: str, out) -> None:
     print(beats.to_string(), file=out)
 
 
-def replay(out, *, method: str = "laplace", num_random: int = 5, budget: float = 3e21) -> None:
-    data = bs.datasets.load("chinchilla", variant="epoch").sort_values("C")
-    data = data.reset_index(drop=True)
+#: name -> (label, loader, unit of the loss, budget for added runs, FLOP spend points)
+REPLAYS = {
+    "chinchilla": (
+        "Chinchilla (Epoch)",
+        lambda: bs.datasets.load("chinchilla", variant="epoch"),
+        "nats",
+        3e21,
+        (1e19, 3e19, 1e20, 3e20, 1e21, 3e21),
+    ),
+    "farseer": (
+        "Farseer",
+        lambda: bs.datasets.load("farseer"),
+        "bits per character",
+        1e21,
+        (1e19, 3e19, 1e20, 3e20, 1e21),
+    ),
+}
+
+
+def replay(out, name: str = "chinchilla", *, method: str = "laplace", num_random: int = 5) -> None:
+    label, load, unit, budget, points = REPLAYS[name]
+    data = load().sort_values("C", kind="stable").reset_index(drop=True)
     start, held, pool = data.iloc[:6], data.iloc[-5:], data.iloc[6:-5]
     big = held.iloc[-1]
     target = {"N": float(big["N"]), "D": float(big["D"])}
@@ -205,40 +233,45 @@ def replay(out, *, method: str = "laplace", num_random: int = 5, budget: float =
     for r in range(num_random):
         paths[f"random{r}"] = grow(start, pool, "random", rng=np.random.default_rng(r), **kw)
     print(
-        f"\nreplay ({method} refits): Chinchilla (Epoch), the 6 smallest-compute runs to start, "
-        f"{len(pool)} in the pool, the 5 largest held out; target: loss at N={target['N']:.3g}, "
-        f"D={target['D']:.3g} (C={6 * target['N'] * target['D']:.3g}, observed "
-        f"{big['loss']:.4f}); budget {budget:g} FLOPs; {time.time() - t0:.0f} s",
+        f"\nreplay ({method} refits): {label}, the 6 smallest-compute runs to start "
+        f"(C {start['C'].min():.2g}-{start['C'].max():.2g}), {len(pool)} in the pool, the "
+        f"{len(held)} largest held out (C {held['C'].min():.3g}-{held['C'].max():.3g}); target: "
+        f"loss at N={target['N']:.3g}, D={target['D']:.3g} (C={6 * target['N'] * target['D']:.3g}"
+        f", observed {big['loss']:.4f}); budget {budget:g} FLOPs; {time.time() - t0:.0f} s",
         file=out,
     )
-    points = (1e19, 3e19, 1e20, 3e20, 1e21, 3e21)
     rows = {}
-    for name in ("ranked", "compute"):
-        path = paths[name][0]
-        rows[name] = [width_at(path, s) for s in points] + [path[-1][2] - 6]
+    for strategy in ("ranked", "compute"):
+        path = paths[strategy][0]
+        rows[strategy] = [width_at(path, s) for s in points] + [path[-1][2] - 6]
     rand = [paths[f"random{r}"][0] for r in range(num_random)]
     rows[f"random (median of {num_random})"] = [
         *np.median([[width_at(p, s) for s in points] for p in rand], axis=0),
         int(np.median([p[-1][2] - 6 for p in rand])),
     ]
     table = pd.DataFrame(rows, index=[f"{p:.0e}" for p in points] + ["runs added"]).T
-    print("90% interval width (nats) of the forecast by FLOPs spent on added runs:", file=out)
+    w0 = paths["ranked"][0][0][1]
+    print(
+        f"90% interval width ({unit}) of the forecast by FLOPs spent on added runs (at the "
+        f"start, 6 runs: {w0:.4f}; a strategy that has added no run by a spend point shows it):",
+        file=out,
+    )
     table = table.round(4).astype(object)
     table["runs added"] = table["runs added"].astype(int)
     print(table.to_string(), file=out)
     held_x = {k: held[k].to_numpy() for k in ("N", "D")}
-    for name in ("ranked", "compute"):
-        path, post = paths[name]
+    y = held["loss"].to_numpy()
+    for strategy in ("ranked", "compute"):
+        path, post = paths[strategy]
         first = ", ".join(f"{c:.2g}" for c, _, _ in path[1:6])
-        print(f"  {name}: first 5 picks at C = {first}", file=out)
+        print(f"  {strategy}: first 5 picks at C = {first}", file=out)
         for what, p in (("law form only", post.with_discrepancy(None)), ("with law error", post)):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 f = p.forecast(**held_x, level=LEVEL)
-            y = held["loss"].to_numpy()
             inside = (f["pred_lower"].to_numpy() <= y) & (y <= f["pred_upper"].to_numpy())
             print(
-                f"    final 90% predictive intervals ({what}) cover {int(inside.sum())}/5 "
+                f"    final 90% predictive intervals ({what}) cover {int(inside.sum())}/{len(y)} "
                 f"held-out runs; median width {(f['pred_upper'] - f['pred_lower']).median():.4f}"
                 f", median forecast {f['pred_median'].median():.4f} (observed {np.median(y):.4f})",
                 file=out,
@@ -248,12 +281,24 @@ def replay(out, *, method: str = "laplace", num_random: int = 5, budget: float =
 def main(argv: list[str]) -> None:
     opts = dict(a.lstrip("-").split("=", 1) if "=" in a else (a.lstrip("-"), "1") for a in argv)
     num_ladders = int(opts.get("ladders", 3 if "quick" in opts else 30))
+    replays = [
+        r for r in opts.get("replay", "" if "quick" in opts else ",".join(REPLAYS)).split(",") if r
+    ]
+    methods = [m for m in opts.get("methods", ",".join(METHODS)).split(",") if m]
+    unknown = sorted(set(replays) - set(REPLAYS)) + sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise SystemExit(
+            f"unknown replay or method {unknown}: choose from {list(REPLAYS)}, {list(METHODS)}"
+        )
     commit = subprocess.run(
         ["git", "describe", "--always", "--dirty"], capture_output=True, text=True
     ).stdout.strip()
+    refits = " and ".join(
+        {"laplace": "Laplace (4000 draws)", "nuts": "NUTS 2 x (200 + 200)"}[m] for m in methods
+    )
     header = (
-        f"next_runs {datetime.date.today()} (commit {commit}); refits: Laplace (4000 draws), "
-        "in the replay also NUTS 2 x (200 + 200)"
+        f"next_runs {datetime.date.today()} (commit {commit}); simulated ladders: {num_ladders} "
+        f"(Laplace refits, 4000 draws); replays: {', '.join(replays) or 'none'} ({refits} refits)"
     )
     lines = []
 
@@ -264,19 +309,20 @@ def main(argv: list[str]) -> None:
 
     out = Tee()
     print(header, file=out)
-    print(
-        f"simulated ladders: L = {TRUTH['E']} + {TRUTH['A']}/N^{TRUTH['alpha']} + "
-        f"{TRUTH['B']}/D^{TRUTH['beta']}, log-normal noise sd {SIGMA}; the same 6 start runs "
-        f"(C {6 * 5e7 * 1e9:.1g}-{6 * 1e8 * 8e9:.1g}); a pool of {len(candidate_pool())} "
-        f"(C 1e19-1e21, 0.8-500 tokens per parameter); budget {BUDGET:g} FLOPs",
-        file=out,
-    )
     t0 = time.time()
-    for name in TARGETS:
-        simulate(num_ladders, name, out)
-    if "quick" not in opts:
-        replay(out, method="laplace")
-        replay(out, method="nuts")
+    if num_ladders:
+        print(
+            f"simulated ladders: L = {TRUTH['E']} + {TRUTH['A']}/N^{TRUTH['alpha']} + "
+            f"{TRUTH['B']}/D^{TRUTH['beta']}, log-normal noise sd {SIGMA}; the same 6 start runs "
+            f"(C {6 * 5e7 * 1e9:.1g}-{6 * 1e8 * 8e9:.1g}); a pool of {len(candidate_pool())} "
+            f"(C 1e19-1e21, 0.8-500 tokens per parameter); budget {BUDGET:g} FLOPs",
+            file=out,
+        )
+        for name in TARGETS:
+            simulate(num_ladders, name, out)
+    for name in replays:
+        for method in methods:
+            replay(out, name, method=method)
     print(f"\ntotal {time.time() - t0:.0f} s", file=out)
     if "out" in opts:
         with open(opts["out"], "w") as f:

@@ -218,6 +218,14 @@ def test_too_few_budgets_names_those_found():
         bs.isoflop_allocation(data, 1e23)
 
 
+def test_runs_on_no_isoflop_curve_are_refused_by_name():
+    N = np.geomspace(1e8, 1e9, 6)
+    D = N * np.tile([10.0, 40.0], 3)  # no two runs' compute within a factor 1.5
+    data = pd.DataFrame({"N": N, "D": D, "loss": law_loss(N, D)})
+    with pytest.raises(ValueError, match=r"found 0 \(runs within a factor tolerance=1.1"):
+        bs.isoflop_allocation(data, 1e23)
+
+
 @pytest.mark.parametrize("C", [-1.0, 0.0, np.nan, [], "big"])
 def test_budgets_to_allocate_are_checked(C):
     with pytest.raises(ValueError, match="C"):
