@@ -9,6 +9,7 @@ Example:
     >>> from bayescale.models import chinchilla
     >>> data = bs.datasets.load("chinchilla", variant="epoch")
     >>> post = bs.fit(chinchilla, data, seed=0)
+    >>> post = bs.fit(chinchilla, data, method=bs.NUTS(num_warmup=2000), seed=0)
     >>> post.forecast(N=70e9, D=1.4e12, level=0.9)
     >>> post.allocate(C=5.76e23)
 
@@ -60,6 +61,7 @@ __version__ = "0.1.0"
 
 # public name -> the module that defines it (a submodule of bayescale, relative)
 _PUBLIC: dict[str, str] = {
+    "ChEES": "._methods",
     "Comparison": "._compare",
     "ConvergenceWarning": "._diagnostics",
     "DataError": "._data",
@@ -68,13 +70,19 @@ _PUBLIC: dict[str, str] = {
     "Evidence": "._evidence",
     "HARDWARE": "._plan",
     "Hardware": "._plan",
+    "Hoffmann": "._methods",
+    "Laplace": "._methods",
     "Law": "._law",
+    "MAP": "._methods",
+    "Method": "._methods",
+    "NUTS": "._methods",
     "Parameter": "._law",
     "ParetoKWarning": "._compare",
     "Posterior": "._posterior",
     "PriorWarning": "._diagnostics",
     "SmcSettings": "._evidence",
     "Stack": "._stack",
+    "SVI": "._methods",
     "allocate_data_constrained": ".models._data_constrained",
     "binomial_noise": "._model",
     "build_model": "._model",
@@ -109,6 +117,7 @@ __all__ = [
     "allocate_data_constrained",
     "binomial_noise",
     "build_model",
+    "ChEES",
     "compare",
     "Comparison",
     "compare_allocations",
@@ -126,15 +135,20 @@ __all__ = [
     "HARDWARE",
     "Hardware",
     "hierarchical",
+    "Hoffmann",
     "information_gain",
     "isoflop_allocation",
     "isoflop_minima",
+    "Laplace",
     "Law",
     "laws",
     "leave_future_out",
     "load",
     "log_evidence",
+    "MAP",
+    "Method",
     "models",
+    "NUTS",
     "Parameter",
     "ParetoKWarning",
     "plot",
@@ -149,6 +163,7 @@ __all__ = [
     "SmcSettings",
     "Stack",
     "stack",
+    "SVI",
     "validate",
 ]
 
@@ -157,16 +172,23 @@ _engine_ready = False
 # compilation cache) for the first name that needs it, so ``bayescale laws`` answers in a second.
 _WITHOUT_ENGINE = frozenset(
     {
+        "ChEES",
         "cost",
         "datasets",
         "HARDWARE",
         "Hardware",
+        "Hoffmann",
         "isoflop_allocation",
         "isoflop_minima",
+        "Laplace",
         "Law",
         "laws",
+        "MAP",
+        "Method",
         "models",
+        "NUTS",
         "Parameter",
+        "SVI",
     }
 )
 
@@ -215,6 +237,7 @@ if TYPE_CHECKING:  # what static tools see
     from ._law import Law, Parameter
     from ._lfo import leave_future_out
     from ._many import enable_compilation_cache, fit_many
+    from ._methods import MAP, NUTS, SVI, ChEES, Hoffmann, Laplace, Method
     from ._model import binomial_noise, build_model, scaled_noise
     from ._next_runs import information_gain
     from ._plan import (

@@ -39,10 +39,10 @@ from numpyro.handlers import seed, trace
 from numpyro.infer.util import constrain_fn, potential_energy
 
 from ._law import Law
+from ._methods import MAP, SVI, Laplace
 from ._model import build_model
 
 __all__ = [
-    "ApproxSettings",
     "Target",
     "make_target",
     "lbfgs_minimize",
@@ -50,29 +50,6 @@ __all__ = [
     "laplace_runner",
     "svi_runner",
 ]
-
-
-@dataclasses.dataclass(frozen=True)
-class ApproxSettings:
-    """Settings of the approximate methods (hashable: they key compiled-function caches).
-
-    Attributes:
-        num_inits: Random L-BFGS starts for the MAP (vmapped).
-        max_iter: Most L-BFGS iterations per start.
-        tol: Stop when the gradient norm of the potential falls below this.
-        num_chains: Leading axis of the returned draws (Laplace, SVI).
-        num_samples: Draws per "chain" (Laplace, SVI).
-        svi_steps: Adam steps of SVI.
-        svi_lr: Initial Adam learning rate of SVI (cosine-decayed to 0).
-    """
-
-    num_inits: int = 8
-    max_iter: int = 1000
-    tol: float = 1e-6
-    num_chains: int = 4
-    num_samples: int = 1000
-    svi_steps: int = 2000
-    svi_lr: float = 0.002
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,7 +136,7 @@ def lbfgs_minimize(
     return u, jnp.where(jnp.isfinite(value), value, jnp.inf), iters
 
 
-def _multistart_map(target: Target, rng_key, s: ApproxSettings):
+def _multistart_map(target: Target, rng_key, s: MAP | Laplace | SVI):
     u0 = jax.random.uniform(rng_key, (s.num_inits, target.dim), minval=-2.0, maxval=2.0)
     us, values, iters = jax.vmap(
         lambda u: lbfgs_minimize(target.potential, u, max_iter=s.max_iter, tol=s.tol)
@@ -176,7 +153,7 @@ def _constrain_draws(target: Target, u: jax.Array, shape: tuple[int, int]):
     return {k: v.reshape(shape + v.shape[1:]) for k, v in draws.items()}
 
 
-def map_runner(law: Law, noise: str, s: ApproxSettings) -> Callable:
+def map_runner(law: Law, noise: str, s: MAP) -> Callable:
     """``runner(rng_key, x, y, mask)`` of the MAP: one draw shaped ``(1, 1)``."""
 
     def run(rng_key, x, y, mask):
@@ -193,7 +170,7 @@ def map_runner(law: Law, noise: str, s: ApproxSettings) -> Callable:
     return run
 
 
-def laplace_runner(law: Law, noise: str, s: ApproxSettings) -> Callable:
+def laplace_runner(law: Law, noise: str, s: Laplace) -> Callable:
     """``runner(rng_key, x, y, mask)`` of the Laplace approximation at the MAP."""
 
     def run(rng_key, x, y, mask):
@@ -220,7 +197,7 @@ def laplace_runner(law: Law, noise: str, s: ApproxSettings) -> Callable:
     return run
 
 
-def svi_runner(law: Law, noise: str, s: ApproxSettings) -> Callable:
+def svi_runner(law: Law, noise: str, s: SVI) -> Callable:
     """``runner(rng_key, x, y, mask)`` of SVI, full-rank Gaussian guide started at Laplace."""
     from numpyro.infer import SVI, Trace_ELBO
     from numpyro.infer.autoguide import AutoMultivariateNormal

@@ -29,6 +29,9 @@ import traceback
 import warnings
 from typing import TYPE_CHECKING
 
+from ._methods import DEFAULT_METHOD, method_of
+from ._methods import METHODS as _METHODS
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -40,9 +43,15 @@ DEMO_POINTS = {"Chinchilla": {"N": 70e9, "D": 1.4e12}, "Gopher": {"N": 280e9, "D
 DEMO_BUDGET = 5.76e23
 
 
-# Inference methods of `fit --method`: bayescale._many.METHODS, named here so that building the
-# parser imports no JAX (a test checks the two agree).
-METHODS = ("nuts", "chees", "laplace", "svi", "map", "hoffmann")
+# Inference methods of `fit --method`: the aliases of bayescale's method values (the module
+# imports no JAX, so building the parser stays light).
+METHODS = tuple(_METHODS)
+# The sampler options of the command line, by the name of the method setting each sets.
+SAMPLER_OPTIONS = {
+    "num_chains": "--num-chains",
+    "num_warmup": "--num-warmup",
+    "num_samples": "--num-samples",
+}
 # Kinds of `bayescale plot` and the image types it writes (by the output file's suffix).
 PLOT_KINDS = ("fan", "isoflop", "frontier", "pairs")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
@@ -290,6 +299,7 @@ def cmd_fit(args) -> int:
     from ._data import read_table
 
     _check_out_file(args.out, args.data)
+    settings = _method_settings(args)  # before the data are read: a wrong option fails fast
     law = _law(args.law)
     groups = _group_columns(args.groups)
     data = read_table(args.data, law=law, **_table_options(args))  # checked, units applied
@@ -306,10 +316,7 @@ def cmd_fit(args) -> int:
             noise=args.noise,
             method=args.method,
             groups=groups,
-            num_chains=args.num_chains,
-            num_warmup=args.num_warmup,
-            num_samples=args.num_samples,
-            progress=not args.json,
+            **settings,
         )
         # learned now and saved with the fit, so forecasts from the file need no refits
         post.calibration  # noqa: B018
@@ -325,6 +332,28 @@ def cmd_fit(args) -> int:
             note += f" (row r is line r + 2 of {args.data})"
         print(f"NOTE: {note}", file=sys.stderr)
     return _status(post)
+
+
+def _method_settings(args) -> dict:
+    """The settings of ``--method`` the command line gives: the sampler options set (an option
+    the method does not have is an error, naming the ones it has) and, where the method has
+    one, a progress bar unless the output is JSON."""
+    names = method_of(args.method).option_names()
+    settings = {}
+    for name, flag in SAMPLER_OPTIONS.items():
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if name not in names:
+            have = [f for n, f in SAMPLER_OPTIONS.items() if n in names]
+            raise ValueError(
+                f"{flag} does not apply to --method {args.method}"
+                + (f" (its options: {', '.join(have)})" if have else " (it has no sampler options)")
+            )
+        settings[name] = value
+    if "progress" in names:
+        settings["progress"] = not args.json
+    return settings
 
 
 def _group_columns(spec: str | None) -> list[str] | None:
@@ -765,13 +794,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def sampler_args(p, warmup=1000, samples=1000):
+    def sampler_args(p, defaults=True):
+        """--seed and the sampler options; ``defaults=False``: unset options are None (the
+        method's own defaults, shown in the help)."""
+        shown = "" if defaults else " (default: the method's; nuts: {})"
         p.add_argument("--seed", type=_seed, default=0, help="integer in [0, 2**63)")
-        p.add_argument("--num-chains", type=_count(1), default=4, help="independent chains")
         p.add_argument(
-            "--num-warmup", type=_count(0), default=warmup, help="adaptation steps per chain"
+            "--num-chains",
+            type=_count(1),
+            default=4 if defaults else None,
+            help="independent chains" + shown.format(4),
         )
-        p.add_argument("--num-samples", type=_count(1), default=samples, help="draws per chain")
+        p.add_argument(
+            "--num-warmup",
+            type=_count(0),
+            default=1000 if defaults else None,
+            help="adaptation steps per chain" + shown.format(1000),
+        )
+        p.add_argument(
+            "--num-samples",
+            type=_count(1),
+            default=1000 if defaults else None,
+            help="draws per chain" + shown.format(1000),
+        )
 
     def data_args(p):
         p.add_argument(
@@ -835,11 +880,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--method",
         choices=METHODS,
-        default="nuts",
+        default=DEFAULT_METHOD.name,
         help="inference method: nuts (default; No-U-Turn sampler), chees (ChEES-HMC, chains in "
         "lock-step, for accelerators), laplace, svi, map (fast approximations of the "
         "posterior), hoffmann (Hoffmann/Epoch Huber point fit with bootstrap, chinchilla "
-        "law); the sampler options below apply where the method has them",
+        "law); a sampler option below that the method does not have is an error",
     )
     p.add_argument(
         "--groups",
@@ -851,7 +896,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--level", type=_level, default=0.95, help="interval probability, e.g. 0.95")
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
     data_args(p)
-    sampler_args(p)
+    sampler_args(p, defaults=False)
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser(

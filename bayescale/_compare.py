@@ -49,6 +49,7 @@ from ._evidence import (
     log_evidence_bridge,
     log_evidence_smc,
 )
+from ._methods import method_of
 from ._model import is_count_noise
 from ._posterior import Posterior
 
@@ -59,9 +60,6 @@ PRIOR_NOTE = (
     "well-determined parameter costs ~log 2 nats); elpd_loo, WAIC and the weights do not, to "
     "first order. Check with bayescale.prior_sensitivity(posteriors)."
 )
-
-# Methods whose draws are not posterior draws (a mode; bootstrap replicates of a point fit).
-_POINT_METHODS = ("map", "hoffmann")
 
 
 class ParetoKWarning(UserWarning):
@@ -416,7 +414,7 @@ def compare(
                 f"posteriors[{name!r}] is a {type(post).__name__}, not a bayescale.Posterior"
             )
     for name, post in posteriors.items():
-        if post.method in _POINT_METHODS or post.num_draws < 2:
+        if method_of(post.method).point or post.num_draws < 2:
             raise ValueError(
                 f"compare needs posterior draws: {name!r} is a {post.method!r} point fit "
                 f"({post.num_draws} draw(s)); fit it with method='nuts' (or 'laplace' for a "

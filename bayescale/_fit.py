@@ -18,8 +18,9 @@ from ._diagnostics import (
     convergence_table,
     identification_hints,
 )
-from ._inference import NutsSettings, run_nuts
+from ._inference import run_nuts
 from ._law import Law
+from ._methods import NUTS, Method, method_of
 from ._model import check_noise
 from ._posterior import Posterior
 from ._priors import apply_priors
@@ -77,15 +78,15 @@ def fit(
     seed: int = 0,
     noise: str = "normal",
     priors: Mapping[str, dist.Distribution] | str | None = None,
-    method: str = "nuts",
-    num_chains: int = 4,
-    num_warmup: int = 1000,
-    num_samples: int = 1000,
-    target_accept_prob: float = 0.9,
-    dense_mass: bool = True,
-    max_tree_depth: int = 10,
-    chain_method: str = "auto",
-    progress: bool = False,
+    method: Method | str | None = None,
+    num_chains: int | None = None,
+    num_warmup: int | None = None,
+    num_samples: int | None = None,
+    target_accept_prob: float | None = None,
+    dense_mass: bool | None = None,
+    max_tree_depth: int | None = None,
+    chain_method: str | None = None,
+    progress: bool | None = None,
     groups: str | Sequence[str] | None = None,
     pooled: Sequence[str] | str = (),
     shared: Sequence[str] | str = (),
@@ -98,7 +99,8 @@ def fit(
     escalate: bool | None = None,
     **options: Any,
 ) -> Posterior:
-    """Fit a scaling law to measurements by NUTS and return its posterior.
+    """Fit a scaling law to measurements (by NUTS unless told otherwise) and return its
+    posterior.
 
     The run (initialisation, warmup, sampling) is one compiled function cached per law, noise
     model, settings and (padded) data shape: a second fit of same-shaped data does not
@@ -114,21 +116,28 @@ def fit(
         priors: Replacement priors for sampling-space parameters, e.g.
             ``{"alpha": dist.Uniform(0, 1)}``, or the name of a prior set from published
             fits (``"epoch"``; see ``bayescale.prior_sets()``).
-        method: Inference method: ``"nuts"`` (default); ``"chees"`` (ChEES-HMC, chains in
-            lock-step, for accelerators and many fits); ``"laplace"``, ``"svi"``, ``"map"``
-            (fast approximations through optax, ``Posterior.approximate`` is True);
-            ``"hoffmann"`` (Hoffmann/Epoch Huber point fit from Hoffmann's grid, optional
-            bootstrap). See ``bayescale._many.METHODS``.
-        num_chains: Independent chains (how they run: ``chain_method``).
-        num_warmup: Adaptation steps per chain.
-        num_samples: Kept draws per chain.
-        target_accept_prob: NUTS step-size target; 0.9 avoids the occasional divergence a dense
-            mass matrix shows at 0.8 on these posteriors.
-        dense_mass: Adapt a dense mass matrix (the posterior is strongly correlated).
-        max_tree_depth: NUTS tree depth limit.
-        chain_method: ``"auto"`` (default): ``"parallel"`` when there are several local
-            devices (on CPU, one per core: see ``BAYESCALE_CPU_DEVICES`` in the README), else
-            ``"sequential"``. ``"parallel"`` splits the chains over the devices, one after
+        method: The inference method, a frozen value that carries its settings:
+            ``bs.NUTS(num_warmup=2000)``; ``bs.ChEES()`` (ChEES-HMC, chains in lock-step, for
+            accelerators and many fits); ``bs.Laplace()``, ``bs.SVI()``, ``bs.MAP()`` (fast
+            approximations through optax, ``Posterior.approximate`` is True);
+            ``bs.Hoffmann()`` (Hoffmann/Epoch Huber point fit, optional bootstrap). A name
+            (``"nuts"``, ``"chees"``, ``"laplace"``, ``"svi"``, ``"map"``, ``"hoffmann"``) is
+            the method with its default settings. None (default): ``bs.NUTS()``, the default
+            of :func:`bayescale.fit_many` too. ``Posterior.method`` records the name.
+        num_chains, num_warmup, num_samples, target_accept_prob, dense_mass, max_tree_depth,
+            chain_method, progress: Settings of the method given by name (or of the default
+            NUTS), as a shorthand: ``fit(law, df, num_warmup=2000)`` is
+            ``fit(law, df, method=bs.NUTS(num_warmup=2000))``. None (default): the method's
+            own default. A setting the method does not have is an error (``method="laplace"``
+            has no ``num_warmup``), never ignored; beside a method value, which carries its
+            own settings, any of them is an error (put it in the value). See :class:`NUTS`:
+            ``num_chains`` 4, ``num_warmup`` 1000 and ``num_samples`` 1000 per chain,
+            ``target_accept_prob`` 0.9 (it avoids the occasional divergence a dense mass
+            matrix shows at 0.8 on these posteriors), ``dense_mass`` True (the posterior is
+            strongly correlated), ``max_tree_depth`` 10, ``progress`` False (a progress bar).
+            ``chain_method``: ``"auto"`` (default): ``"parallel"`` when there are several
+            local devices (on CPU, one per core: see ``BAYESCALE_CPU_DEVICES`` in the README),
+            else ``"sequential"``. ``"parallel"`` splits the chains over the devices, one after
             another on each; ``"sequential"`` runs them one after another inside one compiled
             program (on CPU it traces, compiles and samples ~2-3x faster than
             ``"vectorized"`` chains, which wait for the deepest tree of any chain);
@@ -136,7 +145,6 @@ def fit(
             (a cross-device sum per gradient: slow on CPU). ``"auto"`` runs the chains in turn
             on one CPU device from 16,384 rows on, where several devices' memory would grow
             with the rows and the steps.
-        progress: Show a progress bar while sampling.
         groups: Name of a group-label column, or a list of several (a group is then each
             combination of their values present in the data, labelled ``"v1|v2"``): fit ``law``
             across groups (:func:`bayescale.hierarchical`; labels become codes ``1..G`` in
@@ -161,8 +169,8 @@ def fit(
             ``Posterior.notes`` (never silently). ``None`` (default): escalate when the
             sampler settings (``num_warmup``, ``num_samples``, ``target_accept_prob``,
             ``max_tree_depth``) are the defaults, keep settings a user chose as they are.
-        **options: Settings of a method other than NUTS, e.g. ``num_bootstrap=4000`` for
-            ``"hoffmann"``, ``num_inits=8`` for ``"map"`` (unknown names are rejected); for
+        **options: Further settings of the method given by name, on the same terms, e.g.
+            ``num_bootstrap=4000`` for ``"hoffmann"``, ``num_inits=8`` for ``"map"``; for
             NUTS, ``metric_shrinkage="previous"`` shrinks each adapted dense metric towards the
             previous window's metric instead of towards ``1e-3 I`` (Stan's and numpyro's rule,
             the default): scale-free, 2x faster on well-identified data with small, correlated
@@ -175,8 +183,11 @@ def fit(
     Example:
         >>> import bayescale as bs
         >>> from bayescale.models import chinchilla
-        >>> post = bs.fit(chinchilla, bs.datasets.load("chinchilla", variant="epoch"))
+        >>> data = bs.datasets.load("chinchilla", variant="epoch")
+        >>> post = bs.fit(chinchilla, data)
         >>> post.forecast(N=70e9, D=1.4e12)
+        >>> longer = bs.fit(chinchilla, data, method=bs.NUTS(num_warmup=2000), seed=0)
+        >>> quick = bs.fit(chinchilla, data, method=bs.Laplace())
     """
     if not isinstance(law, Law):
         raise TypeError(
@@ -185,6 +196,18 @@ def fit(
         )
     check_noise(noise)
     seed = check_seed(seed)
+    named = {
+        "num_chains": num_chains,
+        "num_warmup": num_warmup,
+        "num_samples": num_samples,
+        "target_accept_prob": target_accept_prob,
+        "dense_mass": dense_mass,
+        "max_tree_depth": max_tree_depth,
+        "chain_method": chain_method,
+        "progress": progress,
+    }
+    # every setting is checked (and one the method lacks rejected) before the data are
+    method = method_of(method, **{k: v for k, v in named.items() if v is not None}, **options)
     data_options = {"units": units, "dropna": dropna, "drop_duplicates": drop_duplicates}
     if isinstance(priors, str):  # a named prior set applies to the base law of a grouped fit
         law, priors = apply_priors(law, priors), None
@@ -201,51 +224,20 @@ def fit(
             offset=offset,
             centred=centred,
         )
-    if method != "nuts":  # other methods: bayescale._many.METHODS
-        return _fit_other(
-            law,
-            data,
-            method=method,
-            seed=seed,
-            noise=noise,
-            priors=priors,
-            data_options=data_options,
-            common={
-                "num_chains": num_chains,
-                "num_warmup": num_warmup,
-                "num_samples": num_samples,
-                "target_accept_prob": target_accept_prob,
-            },
-            options=options,
-        )
-    from ._many import make_settings
-
-    # NutsSettings' fields beyond fit's named arguments (regularize_mass_matrix) come in
-    # **options; make_settings rejects any other name, before the data are checked.
-    settings = make_settings(
-        "nuts",
-        num_chains=num_chains,
-        num_warmup=num_warmup,
-        num_samples=num_samples,
-        target_accept_prob=target_accept_prob,
-        dense_mass=dense_mass,
-        max_tree_depth=max_tree_depth,
-        chain_method=_resolve_chain_method(chain_method, num_chains),
-        progress=progress,
-        **options,
-    )
     law = apply_priors(law, priors)
     clean = validate_for_law(data, law, **data_options)
-    if chain_method == "auto":
-        settings = dataclasses.replace(
-            settings, chain_method=_resolve_chain_method(chain_method, num_chains, len(clean))
-        )
+    if not isinstance(method, NUTS):  # the others: their runner, jitted (Method.runner)
+        from ._many import fit_one
+
+        return fit_one(method, law, clean, seed=seed, noise=noise)
+    settings = method
+    if settings.chain_method == "auto":
+        chains = _resolve_chain_method("auto", settings.num_chains, len(clean))
+        settings = dataclasses.replace(settings, chain_method=chains)
     x = {k: clean[k].to_numpy() for k in law.inputs}
     y = clean[law.target].to_numpy()
     if escalate is None:  # escalate the defaults; settings a user chose are kept as chosen
-        escalate = all(
-            getattr(settings, k) == getattr(NutsSettings(), k) for k in _ESCALATED_SETTINGS
-        )
+        escalate = all(getattr(settings, k) == getattr(NUTS(), k) for k in _ESCALATED_SETTINGS)
     notes: list[str] = []
     problems: list[str] = []
     steps = _ESCALATION if escalate else ()
@@ -279,7 +271,7 @@ def fit(
         data=clean,
         draws=draws,
         stats=stats,
-        method=method,
+        method=settings.name,
         seed=seed,
         settings=settings_dict,
         problems=tuple(problems),
@@ -292,26 +284,3 @@ def fit(
         notes = (*settings_dict.get("notes", ()), note)
         post = dataclasses.replace(post, settings={**settings_dict, "notes": notes})
     return post
-
-
-def _fit_other(
-    law, data, *, method, seed, noise, priors, data_options, common, options
-) -> Posterior:
-    """``fit`` for the methods other than NUTS: ChEES, MAP, Laplace, SVI, Hoffmann.
-
-    ``num_chains``, ``num_warmup``, ``num_samples`` and ``target_accept_prob`` apply where the
-    method has them; ``options`` are further fields of the method's settings.
-    """
-    import dataclasses
-
-    from ._many import METHODS, fit_one, make_settings
-
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; available: {sorted(METHODS)}")
-    fields = {f.name for f in dataclasses.fields(METHODS[method][1])}
-    settings = make_settings(
-        method, **{**{k: v for k, v in common.items() if k in fields}, **options}
-    )
-    law = apply_priors(law, priors)
-    clean = validate_for_law(data, law, **data_options)
-    return fit_one(method, law, clean, seed=seed, noise=noise, settings=settings)

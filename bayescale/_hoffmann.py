@@ -62,7 +62,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import numbers
 from collections.abc import Callable
 
 import jax
@@ -71,9 +70,9 @@ import numpy as np
 
 from ._approx import lbfgs_minimize
 from ._law import Law
+from ._methods import Hoffmann
 
 __all__ = [
-    "HoffmannSettings",
     "default_grid_batch_size",
     "for_platform",
     "hoffmann_grid",
@@ -85,100 +84,24 @@ __all__ = [
 ]
 
 _REQUIRED = ("log_E", "log_A0", "log_B0", "alpha", "beta")
-_SEARCHES = ("vpnls", "grid")
 # Floor of a profiled coefficient (E, A or B) before its log starts L-BFGS: a cell whose
 # non-negative least squares drops a term starts with that term negligible, not at log 0.
 _LOG_FLOOR = -30.0
 
 
-@dataclasses.dataclass(frozen=True)
-class HoffmannSettings:
-    """Settings of the Hoffmann point fit (hashable).
-
-    Attributes:
-        delta: Huber threshold on log residuals (Hoffmann: 1e-3).
-        num_bootstrap: Bootstrap replicates (0: the point fit only).
-        search: How the starts of the final L-BFGS are found: ``"vpnls"`` (variable
-            projection over an ``(alpha, beta)`` grid, the default) or ``"grid"`` (L-BFGS from
-            each of Hoffmann's 4500 grid points, the published procedure).
-        profile_size: Cells per axis of the ``(alpha, beta)`` grid of ``"vpnls"``.
-        profile_iter: IRLS steps of the profiled Huber fit of ``(E, A, B)`` in each cell.
-        polish_starts: Starts polished to convergence: the best cells (``"vpnls"``) or the best
-            stage-1 optima (``"grid"``).
-        bootstrap_starts: L-BFGS starts per bootstrap replicate, the best polished optima of
-            the full-data fit (``None``: 1 under ``"vpnls"``, 8 under ``"grid"``).
-        grid_iter: Most L-BFGS iterations of each of the 4500 grid starts (``"grid"``, stage 1).
-        grid_linesearch_steps: Zoom line-search steps per iteration in stage 1.
-        max_iter: Most L-BFGS iterations when polishing and per bootstrap start.
-        tol: Gradient-norm stopping tolerance.
-        ftol: Stop polishing/bootstrap L-BFGS when an iteration lowers the objective by less
-            than ``ftol * max(|f|, 1)`` (scipy L-BFGS-B's rule; 0 disables it).
-        reduced_grid: Use every start of Hoffmann's grid (False) or a 1-in-``reduced_grid``
-            subsample of it (``"grid"``, for quick screening).
-        grid_batch_size: Grid starts advanced together (vmapped) in stage 1 of ``"grid"``, the
-            batches one after another. ``None``: 1 on a CPU and all starts at once on an
-            accelerator (see ``batch_size``; the full 4500-start fit took 8.5 s one start after
-            another vs 95 s in batches of 512 on 2 cores, same optimum).
-        batch_size: L-BFGS runs advanced together (vmapped) when polishing and bootstrapping.
-            ``None``: 1 on a CPU, one run after another (under ``vmap`` every run of a batch
-            waits for the longest line search and the slowest to converge: 256 replicates took
-            0.3 s one by one vs 3.5 s in batches of 64 on 2 cores), and all at once on an
-            accelerator.
-
-    Raises:
-        ValueError: for a ``search`` other than ``"vpnls"`` or ``"grid"``.
-    """
-
-    delta: float = 1e-3
-    num_bootstrap: int = 0
-    search: str = "vpnls"
-    profile_size: int = 40
-    profile_iter: int = 10
-    polish_starts: int = 8
-    bootstrap_starts: int | None = None
-    grid_iter: int = 100
-    grid_linesearch_steps: int = 20
-    max_iter: int = 1000
-    tol: float = 1e-10
-    ftol: float = 0.0
-    reduced_grid: int = 1
-    grid_batch_size: int | None = None
-    batch_size: int | None = None
-
-    def __post_init__(self):
-        if self.search not in _SEARCHES:
-            raise ValueError(
-                f"method 'hoffmann': search must be one of {_SEARCHES}, got {self.search!r} "
-                "('vpnls' is fast; 'grid' reproduces Hoffmann's 4500-start procedure)"
-            )
-        if self.bootstrap_starts is not None and (
-            isinstance(self.bootstrap_starts, bool)
-            or not isinstance(self.bootstrap_starts, numbers.Integral)
-        ):
-            raise TypeError(
-                f"method 'hoffmann': bootstrap_starts must be an integer or None, got "
-                f"{self.bootstrap_starts!r}"
-            )
-        if self.bootstrap_starts is not None and self.bootstrap_starts < 1:
-            raise ValueError(
-                f"method 'hoffmann': bootstrap_starts must be at least 1, got "
-                f"{self.bootstrap_starts}"
-            )
-
-
-def default_grid_batch_size(platform: str, s: HoffmannSettings) -> int:
+def default_grid_batch_size(platform: str, s: Hoffmann) -> int:
     """Stage-1 batch of grid starts on ``platform``: 1 on a CPU, all starts elsewhere."""
     return 1 if platform == "cpu" else len(_grid_starts(s))
 
 
-def for_platform(platform: str, s: HoffmannSettings) -> HoffmannSettings:
+def for_platform(platform: str, s: Hoffmann) -> Hoffmann:
     """``s`` with its ``None`` batch sizes set for a run on ``platform`` (``"cpu"``, ...)."""
     grid = s.grid_batch_size or default_grid_batch_size(platform, s)
     runs = s.batch_size or (1 if platform == "cpu" else max(s.num_bootstrap, s.polish_starts))
     return dataclasses.replace(s, grid_batch_size=grid, batch_size=runs)
 
 
-def _grid_starts(s: HoffmannSettings) -> np.ndarray:
+def _grid_starts(s: Hoffmann) -> np.ndarray:
     """The starts stage 1 runs: Hoffmann's grid, or every ``reduced_grid``-th point of it."""
     return hoffmann_grid()[:: s.reduced_grid]
 
@@ -316,7 +239,7 @@ def _check_law(law: Law) -> tuple[float, float]:
     return _LOG_N0, _LOG_D0
 
 
-def hoffmann_runner(law: Law, noise: str, s: HoffmannSettings) -> Callable:
+def hoffmann_runner(law: Law, noise: str, s: Hoffmann) -> Callable:
     """``runner(rng_key, x, y, mask) -> (draws, stats)`` of the Hoffmann fit (traceable).
 
     Draws are shaped ``(1, 1)`` (point fit) or ``(1, num_bootstrap)`` (bootstrap replicates).
@@ -426,8 +349,11 @@ def hoffmann_runner(law: Law, noise: str, s: HoffmannSettings) -> Callable:
             "beta": beta,
             "sigma": jnp.broadcast_to(sigma, e.shape),
         }
+        # the Huber fit's noise is one Normal: infinite degrees of freedom, no noisier share
         if noise == "student_t":
             draws["nu"] = jnp.full(e.shape, math.inf)
+        if noise == "contaminated":
+            draws["p_bad"] = jnp.zeros(e.shape)
         return draws, stats
 
     return run

@@ -23,7 +23,6 @@ towards ``1e-3 I`` becomes shrinkage towards the previous window's metric (see `
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import sys
@@ -36,7 +35,7 @@ from jax import lax
 from jax.flatten_util import ravel_pytree
 from jax.scipy.linalg import solve_triangular
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
-from numpyro.infer import NUTS
+from numpyro.infer import NUTS as NumpyroNUTS
 from numpyro.infer.hmc import hmc
 from numpyro.infer.hmc_util import build_adaptation_schedule
 from numpyro.infer.initialization import init_to_uniform
@@ -44,62 +43,15 @@ from numpyro.infer.util import initialize_model
 
 from ._compiled import CompiledCache
 from ._law import Law
+from ._methods import NUTS
 from ._model import build_model
 from ._programs import stored_program
 
-__all__ = ["NutsSettings", "run_nuts", "pad_rows"]
+__all__ = ["run_nuts", "pad_rows"]
 
 _ROW_BUCKET = 32
 # numpyro (like Stan) shrinks each adapted metric towards this multiple of the identity
 _SHRINK_TARGET = 1e-3
-
-
-CHAIN_METHODS = ("sequential", "vectorized", "parallel", "split_rows")
-
-
-@dataclasses.dataclass(frozen=True)
-class NutsSettings:
-    """Sampler settings (hashable: they key the cache of compiled samplers)."""
-
-    num_chains: int = 4
-    num_warmup: int = 1000
-    num_samples: int = 1000
-    target_accept_prob: float = 0.9
-    dense_mass: bool = True
-    max_tree_depth: int = 10
-    chain_method: str = "sequential"
-    progress: bool = False
-    # Stan (and numpyro) shrink each adapted metric towards 1e-3 * I ("identity", default).
-    # Chinchilla's sampling-space variances are 1e-5 to 1e-4 with correlations near 0.99, so that
-    # costs ~20 leapfrog steps per draw instead of 6.5 on the 240 Epoch points. "previous"
-    # shrinks with the same weights towards the previous window's metric (the sampler re-whitens
-    # its coordinates at each window end, so numpyro's 1e-3 * I *is* the previous metric
-    # there): scale-free and 2x faster on such data, but in the full test suite it left R-hat
-    # 1.012 on BNSL, a divergence on a grouped law and too narrow an interval on a 6-point
-    # prior-dominated fit, where Stan's rule passes; so it is an option, not the default.
-    # regularize_mass_matrix=False turns shrinkage off.
-    regularize_mass_matrix: bool = True
-    metric_shrinkage: str = "identity"
-    # "laplace": start at the posterior mode (multi-start L-BFGS) and sample in coordinates
-    # whitened by the Laplace covariance there (see _laplace_start); "uniform": numpyro's
-    # init_to_uniform in the raw unconstrained space.
-    init: str = "laplace"
-    num_inits: int = 8
-
-    def __post_init__(self) -> None:
-        if self.chain_method not in CHAIN_METHODS:
-            raise ValueError(
-                f"chain_method must be one of {', '.join(map(repr, CHAIN_METHODS))}, "
-                f"got {self.chain_method!r}"
-            )
-        if self.metric_shrinkage not in ("previous", "identity"):
-            raise ValueError(
-                f"metric_shrinkage must be 'previous' or 'identity', got {self.metric_shrinkage!r}"
-            )
-        if self.init not in ("laplace", "uniform"):
-            raise ValueError(f"init must be 'laplace' or 'uniform', got {self.init!r}")
-        if not (isinstance(self.num_inits, int) and self.num_inits >= 1):
-            raise ValueError(f"num_inits must be a positive integer, got {self.num_inits!r}")
 
 
 def pad_rows(x: dict[str, np.ndarray], y: np.ndarray, bucket: int = _ROW_BUCKET):
@@ -133,7 +85,7 @@ class _Progress:
             cls.bar.update(sum(cls.done.values()) - cls.bar.n)
 
     @staticmethod
-    def tick(s: NutsSettings, i, offset) -> None:
+    def tick(s: NUTS, i, offset) -> None:
         """Inside the scan: report step ``offset + i + 1`` about 50 times per chain."""
         if s.progress:
             every = max(1, (s.num_warmup + s.num_samples) // 50)
@@ -154,7 +106,7 @@ def _chain_devices(num_chains: int) -> list:
     return devices[:n]
 
 
-def _whitening_steps(s: NutsSettings) -> np.ndarray:
+def _whitening_steps(s: NUTS) -> np.ndarray:
     """Per step, whether it ends one of numpyro's metric-adaptation windows (then re-whiten)."""
     is_end = np.zeros(s.num_warmup + s.num_samples, bool)
     if s.metric_shrinkage == "previous" and s.regularize_mass_matrix:
@@ -268,7 +220,7 @@ def _laplace_start(potential: Callable, z0: jax.Array, rng_key: jax.Array, num_i
     return jnp.where(good, centre, z0), jnp.where(good, scale, jnp.eye(d))
 
 
-def _affine_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
+def _affine_runner(law: Law, noise: str, s: NUTS) -> Callable:
     """numpyro's NUTS (functional API) on ``z = centre + transform @ w``.
 
     With ``init="laplace"`` the chains start at Laplace draws around the posterior mode and
@@ -378,12 +330,12 @@ def _affine_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
     return run
 
 
-def _numpyro_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
+def _numpyro_runner(law: Law, noise: str, s: NUTS) -> Callable:
     """numpyro's ``NUTS`` kernel as it is (Stan's shrinkage of the metric, or none)."""
     model = build_model(law, noise)
     total = s.num_warmup + s.num_samples
 
-    kernel = NUTS(
+    kernel = NumpyroNUTS(
         model,
         dense_mass=s.dense_mass,
         target_accept_prob=s.target_accept_prob,
@@ -431,7 +383,7 @@ def _numpyro_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
     return run
 
 
-def _over_devices(chains_in_turn: Callable, s: NutsSettings, keys: jax.Array):
+def _over_devices(chains_in_turn: Callable, s: NUTS, keys: jax.Array):
     """``chains_in_turn(keys, chain_ids)`` on one device, or split over the local devices
     (``chain_method="parallel"``), the chains on each device one after another."""
     chain_ids = jnp.arange(s.num_chains)
@@ -459,7 +411,7 @@ def _split_rows(x: dict[str, np.ndarray], y: np.ndarray, mask: np.ndarray):
     return jax.device_put((x, y, mask), sharding)
 
 
-def _compiled_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
+def _compiled_runner(law: Law, noise: str, s: NUTS) -> Callable:
     """The jitted NUTS run for these settings (cached): numpyro's kernel as it is, or
     re-whitened at window ends for ``metric_shrinkage="previous"``."""
 
@@ -477,7 +429,7 @@ def run_nuts(
     noise: str,
     x: dict[str, np.ndarray],
     y: np.ndarray,
-    settings: NutsSettings,
+    settings: NUTS,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Run NUTS and return ``(draws, stats)`` as NumPy arrays shaped ``(chain, draw, ...)``."""
     xp, yp, mask = pad_rows(x, np.asarray(y, np.float64))

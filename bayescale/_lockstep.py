@@ -35,7 +35,6 @@ References:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 import jax
@@ -43,49 +42,19 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from ._approx import ApproxSettings, _multistart_map, make_target
+from ._approx import _multistart_map, make_target
 from ._law import Law
+from ._methods import MAP, ChEES
 
-__all__ = ["CheesSettings", "chees_runner"]
-
-
-@dataclasses.dataclass(frozen=True)
-class CheesSettings:
-    """ChEES-HMC settings (hashable).
-
-    Attributes:
-        num_chains: Chains per fit, advanced in lock-step (ChEES adapts from cross-chain
-            statistics: more chains adapt better; 8-64 is typical).
-        num_warmup: Adaptation steps.
-        num_samples: Kept draws per chain.
-        target_accept_prob: Target acceptance rate of the step-size adaptation (ChEES paper:
-            0.651; 0.9 here, as for NUTS: at 0.75 a few divergences appeared with 4 chains).
-        learning_rate: Adam learning rate of the trajectory-length adaptation.
-        init_step_size: Initial leapfrog step size (in whitened coordinates, so ~0.5 is sane).
-        max_leapfrog_steps: Cap on leapfrog steps per iteration.
-        num_inits: L-BFGS starts of the MAP that sets the whitening.
-        init_scale: Scale of the initial positions around the MAP, in posterior sds.
-        rewhiten: Re-whiten from the chains' draws halfway through warmup (see module doc).
-    """
-
-    num_chains: int = 8
-    num_warmup: int = 500
-    num_samples: int = 500
-    target_accept_prob: float = 0.9
-    learning_rate: float = 0.025
-    init_step_size: float = 0.5
-    max_leapfrog_steps: int = 256
-    num_inits: int = 4
-    init_scale: float = 1.0
-    rewhiten: bool = True
+__all__ = ["chees_runner"]
 
 
-def chees_runner(law: Law, noise: str, s: CheesSettings) -> Callable:
+def chees_runner(law: Law, noise: str, s: ChEES) -> Callable:
     """``runner(rng_key, x, y, mask) -> (draws, stats)``; draws ``(chain, draw)``."""
     import blackjax
     from blackjax.adaptation.base import get_filter_adapt_info_fn
 
-    approx = ApproxSettings(num_inits=s.num_inits)
+    approx = MAP(num_inits=s.num_inits)  # the MAP that sets the whitening
 
     def run(rng_key, x, y, mask):
         target = make_target(law, noise, x, y, mask)

@@ -1,4 +1,4 @@
-"""Many fits in one compiled call, sharded over the local devices; method registry; compile cache.
+"""Many fits in one compiled call, sharded over the local devices; compile cache.
 
 Every inference method is a pure function ``runner(rng_key, x, y, mask) -> (draws, stats)`` of
 one padded dataset (draws shaped ``(chain, draw)``). :func:`fit_many` pads all datasets to one
@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import math
-import numbers
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -41,26 +39,19 @@ import pandas as pd
 from jax import lax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ._approx import ApproxSettings, laplace_runner, map_runner, svi_runner
 from ._compiled import CompiledCache
-from ._data import DataError, DataWarning, check_seed, is_real_number, validate_for_law
-from ._diagnostics import (
-    ConvergenceWarning,
-    check_convergence,
-    convergence_table,
-    convergence_tables,
-)
-from ._hoffmann import HoffmannSettings, default_grid_batch_size, hoffmann_runner
-from ._inference import _ROW_BUCKET, NutsSettings, _compiled_runner
+from ._data import DataError, DataWarning, check_seed, validate_for_law
+from ._diagnostics import ConvergenceWarning, convergence_tables
+from ._inference import _ROW_BUCKET
 from ._law import Law
-from ._lockstep import CheesSettings, chees_runner
+from ._methods import METHODS as _ALIASES
+from ._methods import Method, method_of
 from ._model import check_noise
 from ._posterior import Posterior
 from ._priors import apply_priors
 
 __all__ = [
     "METHODS",
-    "SAMPLERS",
     "TRACE_COUNT",
     "enable_compilation_cache",
     "fit_many",
@@ -69,26 +60,12 @@ __all__ = [
 ]
 
 
-def _nuts_runner(law: Law, noise: str, s: NutsSettings) -> Callable:
-    if s.chain_method == "parallel":  # fit_many already splits the datasets over the devices
-        raise ValueError(
-            f"chain_method={s.chain_method!r} is for fit; fit_many splits its datasets over the "
-            "devices and runs each fit's chains 'sequential' (default) or 'vectorized'"
-        )
-    return _compiled_runner(law, noise, dataclasses.replace(s, progress=False))
-
-
-#: method -> (runner factory, settings dataclass)
-METHODS: dict[str, tuple[Callable, type]] = {
-    "nuts": (_nuts_runner, NutsSettings),
-    "chees": (chees_runner, CheesSettings),
-    "map": (map_runner, ApproxSettings),
-    "laplace": (laplace_runner, ApproxSettings),
-    "svi": (svi_runner, ApproxSettings),
-    "hoffmann": (hoffmann_runner, HoffmannSettings),
+#: method name -> (runner factory, method class), from the alias table of
+#: :data:`bayescale._methods.METHODS` (the methods themselves build runners: ``Method.runner``).
+METHODS: dict[str, tuple[Callable, type[Method]]] = {
+    name: (lambda law, noise, method: method.runner(law, noise), cls)
+    for name, cls in _ALIASES.items()
 }
-#: Methods that sample the posterior (the others are approximations or point fits).
-SAMPLERS = ("nuts", "chees")
 
 #: Number of times each method's runner has been traced (compiled) in this process.
 TRACE_COUNT: collections.Counter[str] = collections.Counter()
@@ -164,50 +141,10 @@ def use_default_compilation_cache() -> str | None:
     return path
 
 
-def make_settings(method: str, **options: Any):
-    """The settings dataclass of ``method`` with ``options`` applied (unknown ones rejected)."""
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; available: {sorted(METHODS)}")
-    cls = METHODS[method][1]
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(options) - names)
-    if unknown:
-        raise TypeError(
-            f"method {method!r} has no option(s) {unknown}; its options are {sorted(names)}"
-        )
-    for f in dataclasses.fields(cls):
-        if f.name in options:
-            _check_option(method, f.name, options[f.name], f.default)
-    if method == "chees" and options.get("num_chains", 2) < 2:
-        raise ValueError("method 'chees' adapts from cross-chain statistics: num_chains >= 2")
-    return cls(**options)
-
-
-# Integer options that may be 0; every other integer option must be at least 1.
-_MAY_BE_ZERO = {"num_warmup", "num_bootstrap"}
-
-
-def _check_option(method: str, name: str, value: Any, default: Any) -> None:
-    """Reject a setting of the wrong type or range before anything is compiled or sampled."""
-    where = f"method {method!r}: {name}"
-    if isinstance(default, bool):
-        if not isinstance(value, bool | np.bool_):
-            raise TypeError(f"{where} must be True or False, got {value!r}")
-    elif isinstance(default, int) or (default is None and name.endswith("_size")):
-        if value is None and default is None:
-            return
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{where} must be an integer, got {value!r}")
-        low = 0 if name in _MAY_BE_ZERO else 1
-        if value < low:
-            raise ValueError(f"{where} must be at least {low}, got {value}")
-    elif isinstance(default, float):
-        if not is_real_number(value):
-            raise TypeError(f"{where} must be a number, got {value!r}")
-        if not math.isfinite(value) or value < 0 or (value == 0 and name != "ftol"):
-            raise ValueError(f"{where} must be a positive finite number, got {value}")
-        if name == "target_accept_prob" and not value < 1:
-            raise ValueError(f"{where} is a probability in (0, 1), got {value}")
+def make_settings(method: str | Method, **options: Any) -> Method:
+    """The method value ``method`` names, with ``options`` set (see
+    :func:`bayescale._methods.method_of`)."""
+    return method_of(method, **options)
 
 
 def _counted(method: str, runner: Callable) -> Callable:
@@ -218,19 +155,20 @@ def _counted(method: str, runner: Callable) -> Callable:
     return run
 
 
-def _single(method: str, law: Law, noise: str, settings) -> Callable:
+def _single(name: str, law: Law, noise: str, method: Method) -> Callable:
+    """The jitted runner of ``method`` (named ``name``) on one dataset (cached)."""
     return _PROGRAMS.get(
-        ("single", method, law, noise, settings),
-        lambda: jax.jit(_counted(method, METHODS[method][0](law, noise, settings))),
+        ("single", name, law, noise, method),
+        lambda: jax.jit(_counted(name, method.runner(law, noise))),
     )
 
 
 def _batched(
-    method: str, law: Law, noise: str, settings, devices: tuple, batch_size: int | None
+    law: Law, noise: str, method: Method, devices: tuple, batch_size: int | None
 ) -> Callable:
 
     def build():
-        one = _counted(method, METHODS[method][0](law, noise, settings))
+        one = _counted(method.name, method.runner(law, noise))
 
         def local(keys, xs, ys, masks):  # the datasets on one device
             if batch_size is None:
@@ -242,42 +180,12 @@ def _batched(
         fn = jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)
         return jax.jit(fn), NamedSharding(mesh, spec)
 
-    return _PROGRAMS.get(("many", method, law, noise, settings, devices, batch_size), build)
+    return _PROGRAMS.get(("many", method.name, law, noise, method, devices, batch_size), build)
 
 
-def _problems(method: str, settings, draws, stats, *, warn: bool, table=None) -> list[str]:
-    """Diagnostic failures of one fit; ``table`` is its convergence table if already computed."""
-    if method in SAMPLERS and table is None:
-        table = convergence_table(draws)
-    if method == "nuts":
-        return check_convergence(table, stats, max_tree_depth=settings.max_tree_depth, warn=warn)
-    if method == "chees":
-        # n_steps never reaches a tree-depth cap here: pass a depth above max_leapfrog_steps.
-        depth = int(math.log2(settings.max_leapfrog_steps)) + 2
-        problems = check_convergence(table, stats, max_tree_depth=depth, warn=False)
-        if not np.all(stats["laplace_whitening"]):
-            problems.append(
-                "the Hessian at the MAP is not positive definite, so ChEES ran unwhitened. "
-                "Remedy: check the law is identifiable on this data, or use method='nuts'."
-            )
-        if problems and warn:
-            warnings.warn(
-                "the fit did not converge; do not trust it:\n- " + "\n- ".join(problems),
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-        return problems
-    problems = []
-    if not all(np.all(np.isfinite(v)) for v in draws.values()):
-        problems.append(f"method {method!r} returned non-finite values. Remedy: use method='nuts'.")
-    if "hessian_pd" in stats and not np.all(stats["hessian_pd"]):
-        problems.append(
-            "the Hessian at the MAP is not positive definite: the Laplace approximation is "
-            "invalid. Remedy: use method='nuts'."
-        )
-    if problems and warn:
-        warnings.warn("; ".join(problems), ConvergenceWarning, stacklevel=4)
-    return problems
+def _problems(name: str, method: Method, draws, stats, *, warn: bool, table=None) -> list[str]:
+    """Diagnostic failures of one fit of ``method`` (:meth:`Method.problems`)."""
+    return method.problems(draws, stats, warn=warn, table=table)
 
 
 def _to_numpy(tree):
@@ -298,32 +206,32 @@ def _warn_data(warned: dict[int, list[str]], k: int) -> None:
 
 
 def fit_one(
-    method: str,
+    method: Method,
     law: Law,
     clean: pd.DataFrame,
     *,
     seed: int,
     noise: str,
-    settings,
 ) -> Posterior:
-    """Run one non-default method on validated data (used by :func:`bayescale.fit`)."""
+    """Run ``method`` through its jitted runner on validated data (:func:`bayescale.fit` for
+    the methods other than NUTS)."""
     from ._inference import pad_rows
 
     x = {k: clean[k].to_numpy() for k in law.inputs}
     xp, yp, mask = pad_rows(x, clean[law.target].to_numpy(np.float64))
     key = jax.random.PRNGKey(check_seed(seed))
-    draws, stats = _single(method, law, noise, settings)(key, xp, yp, mask)
+    draws, stats = _single(method.name, law, noise, method)(key, xp, yp, mask)
     draws, stats = _to_numpy(draws), _to_numpy(stats)
-    problems = _problems(method, settings, draws, stats, warn=True)
+    problems = method.problems(draws, stats, warn=True)
     return Posterior(
         law=law,
         noise=noise,
         data=clean,
         draws=draws,
         stats=stats,
-        method=method,
+        method=method.name,
         seed=seed,
-        settings={k: v for k, v in dataclasses.asdict(settings).items() if k != "progress"},
+        settings={k: v for k, v in dataclasses.asdict(method).items() if k != "progress"},
         problems=tuple(problems),
     )
 
@@ -332,7 +240,7 @@ def fit_many(
     law: Law,
     datasets: Sequence[pd.DataFrame],
     *,
-    method: str = "chees",
+    method: Method | str | None = None,
     seed: int = 0,
     noise: str = "normal",
     priors: Mapping[str, dist.Distribution] | str | None = None,
@@ -355,8 +263,16 @@ def fit_many(
     Args:
         law: The law to fit.
         datasets: DataFrames with the law's input and target columns.
-        method: ``"chees"`` (default: lock-step ChEES-HMC, the batch-friendly sampler),
-            ``"nuts"``, ``"laplace"``, ``"map"``, ``"svi"`` or ``"hoffmann"``.
+        method: The inference method, as in :func:`bayescale.fit`: a method value
+            (``bs.ChEES(num_chains=16)``, ``bs.NUTS()``, ``bs.Laplace()``, ``bs.MAP()``,
+            ``bs.SVI()``, ``bs.Hoffmann()``) or its name (``"chees"``, ...). None (default):
+            ``bs.NUTS()`` with its default settings (``DEFAULT_METHOD``), the same default as
+            :func:`bayescale.fit`, so that a fit and the same fit among many agree. On a CPU
+            (one dataset after another) NUTS costs about what ChEES does (4 bootstrap
+            replicates of the 240 Chinchilla points, 2 cores: 42 s and 45 s with compilation,
+            refits 1.8 s and 0.8 s); on a GPU, where the datasets advance in lock-step, pass
+            ``method=bs.ChEES()``: its chains take the same number of leapfrog steps, where
+            vmapped NUTS waits for the deepest tree of any fit.
         seed: Dataset ``i`` uses ``jax.random.fold_in(PRNGKey(seed), i)``.
         noise: Noise model (``"normal"``, ``"student_t"``).
         priors: Replacement priors or the name of a prior set, as in :func:`bayescale.fit`.
@@ -370,8 +286,10 @@ def fit_many(
             vs 40.0 s all vmapped; K = 1000 vmapped 0.86 s per fit, against 0.35-0.41 s at
             K <= 100).
         units, dropna, drop_duplicates: Applied to every dataset, as in :func:`bayescale.fit`.
-        **options: Fields of the method's settings (e.g. ``num_chains=8``, ``num_warmup=500``
-            for ``"chees"``; ``num_bootstrap=200`` for ``"hoffmann"``).
+        **options: Settings of the method named by ``method`` (or of the default), e.g.
+            ``num_chains=8``, ``num_warmup=500`` for ``"chees"``; ``num_bootstrap=200`` for
+            ``"hoffmann"``. A setting the method does not have is an error, and so are options
+            beside a method value (which carries its own settings).
 
     Returns:
         One :class:`Posterior` per dataset, in order. Failed diagnostics are listed in each
@@ -383,13 +301,16 @@ def fit_many(
         >>> df = bs.datasets.load("chinchilla", variant="epoch")
         >>> folds = [df[df.N < q] for q in (1e9, 3e9, 1e10)]
         >>> posts = bs.fit_many(chinchilla, folds, seed=0)
+        >>> posts = bs.fit_many(chinchilla, folds, method=bs.ChEES(num_chains=16))  # GPU
     """
     if not isinstance(law, Law):
         raise TypeError(f"law must be a bayescale.Law, got {type(law).__name__}")
     check_noise(noise)
     if isinstance(datasets, pd.DataFrame) or not len(datasets):
         raise DataError("datasets must be a non-empty list of DataFrames")
-    settings = make_settings(method, **options)
+    method = method_of(method, **options)
+    devices = tuple(devices if devices is not None else jax.local_devices())
+    method = method._for_fit_many(devices[0].platform)
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
         raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
     law = apply_priors(law, priors)
@@ -413,7 +334,6 @@ def fit_many(
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if warned:
         _warn_data(warned, len(datasets))
-    devices = tuple(devices if devices is not None else jax.local_devices())
     n_dev = len(devices)
     k = len(clean)
     k_pad = -(-k // n_dev) * n_dev
@@ -433,24 +353,19 @@ def fit_many(
     keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.arange(k_pad))
     if batch_size is None and devices[0].platform == "cpu":
         batch_size = 1
-    if method == "hoffmann" and settings.grid_batch_size is None:
-        # Batch the grid for the devices the fits run on, not the default backend.
-        settings = dataclasses.replace(
-            settings, grid_batch_size=default_grid_batch_size(devices[0].platform, settings)
-        )
-    fn, shard = _batched(method, law, noise, settings, devices, batch_size)
+    fn, shard = _batched(law, noise, method, devices, batch_size)
     args = jax.device_put((keys, xs, ys, masks), shard)
     draws, stats = fn(*args)
     # Diagnose all fits in one batched call where the draws are (the GPU, for a GPU run).
-    tables = convergence_tables(draws) if method in SAMPLERS else [None] * k_pad
+    tables = convergence_tables(draws) if method.exact else [None] * k_pad
     draws, stats = _to_numpy(draws), _to_numpy(stats)
-    settings_dict = {k: v for k, v in dataclasses.asdict(settings).items() if k != "progress"}
+    settings_dict = {k: v for k, v in dataclasses.asdict(method).items() if k != "progress"}
     out = []
     failed = 0
     for i in range(k):
         d = {name: v[i] for name, v in draws.items()}
         st = {name: v[i] for name, v in stats.items()}
-        problems = _problems(method, settings, d, st, warn=False, table=tables[i])
+        problems = method.problems(d, st, warn=False, table=tables[i])
         failed += bool(problems)
         out.append(
             Posterior(
@@ -459,7 +374,7 @@ def fit_many(
                 data=clean[i],
                 draws=d,
                 stats=st,
-                method=method,
+                method=method.name,
                 seed=seed,
                 settings={**settings_dict, "fit_many_index": i},
                 problems=tuple(problems),

@@ -29,6 +29,7 @@ from ._data import (
 )
 from ._diagnostics import ConvergenceWarning, check_draws, convergence_table
 from ._law import Law
+from ._methods import method_of
 from ._model import OBS_SITE, build_model, noise_params
 
 __all__ = ["Posterior", "load", "FORMAT_VERSION"]
@@ -286,9 +287,10 @@ class Posterior:
 
     @property
     def approximate(self) -> bool:
-        """True unless the draws come from an MCMC sampler (``"nuts"``, ``"chees"``): MAP,
-        Laplace, SVI and the Hoffmann point fit/bootstrap only approximate the posterior."""
-        return self.method not in ("nuts", "chees")
+        """True unless the draws come from an exact method (an MCMC sampler: NUTS, ChEES):
+        MAP, Laplace, SVI and the Hoffmann point fit/bootstrap only approximate the posterior
+        (``Method.exact``)."""
+        return not method_of(self.method).exact
 
     @property
     def notes(self) -> tuple[str, ...]:

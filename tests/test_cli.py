@@ -502,9 +502,9 @@ def test_every_option_has_help_and_choices_are_listed():
 
 def test_methods_of_the_command_line_are_the_engines():
     from bayescale._cli import METHODS
-    from bayescale._many import METHODS as ENGINE_METHODS
+    from bayescale._methods import METHODS as ENGINE_METHODS
 
-    assert sorted(METHODS) == sorted(ENGINE_METHODS)
+    assert METHODS == tuple(ENGINE_METHODS)
 
 
 def test_the_parser_imports_no_jax_or_matplotlib():
@@ -538,6 +538,42 @@ def test_fit_passes_its_method(saved_fits, tmp_path, monkeypatch, capsys, method
     assert main([*argv, "--method", method]) == 0
     ((_, kwargs),) = seen
     assert kwargs["method"] == method and kwargs["groups"] is None
+
+
+def test_fit_passes_only_the_settings_its_method_has(saved_fits, tmp_path, monkeypatch, capsys):
+    """Unset sampler options are the method's own defaults; a progress bar where it has one."""
+    good, _, csv = saved_fits
+    seen = _fake_fit(monkeypatch, good)
+    argv = ["fit", str(csv), "--law", "chinchilla", "--out", str(tmp_path / "o.nc"), "--json"]
+    assert main([*argv, "--method", "laplace", "--num-samples", "200"]) == 0
+    assert main([*argv, "--method", "hoffmann"]) == 0
+    assert main([*argv, "--num-warmup", "300"]) == 0
+    settings = [
+        {k: v for k, v in kw.items() if k not in ("seed", "noise", "method", "groups")}
+        for _, kw in seen
+    ]
+    assert settings == [{"num_samples": 200}, {}, {"num_warmup": 300, "progress": False}]
+
+
+@pytest.mark.parametrize(
+    "method, option, message",
+    [
+        ("map", "--num-samples", "--num-samples does not apply to --method map (it has no "),
+        (
+            "laplace",
+            "--num-warmup",
+            "--num-warmup does not apply to --method laplace (its "
+            "options: --num-chains, --num-samples)",
+        ),
+    ],
+)
+def test_fit_rejects_an_option_its_method_lacks_before_sampling(
+    saved_fits, tmp_path, capsys, no_sampling, method, option, message
+):
+    argv = ["fit", str(saved_fits[2]), "--law", "chinchilla", "--out", str(tmp_path / "o.nc")]
+    assert run([*argv, "--method", method, option, "5"]) == EXIT_USER_ERROR
+    assert message in capsys.readouterr().err
+    assert not no_sampling
 
 
 def test_fit_rejects_an_unknown_method_before_sampling(saved_fits, tmp_path, capsys, no_sampling):

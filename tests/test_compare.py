@@ -311,12 +311,12 @@ def test_future_comparison_scores_the_largest_runs(future, sim):
 
 def test_future_refits_reuse_the_compiled_sampler(fits):
     """A leave-future-out refit masks rows of the fit's own padded arrays: no new program."""
-    from bayescale._inference import NutsSettings, _compiled_runner
+    from bayescale._inference import _compiled_runner
     from bayescale._lfo import refit_masked
 
     true, _ = fits
-    names = {f.name for f in dataclasses.fields(NutsSettings)}
-    settings = NutsSettings(**{k: v for k, v in true.settings.items() if k in names})
+    names = bs.NUTS.option_names()
+    settings = bs.NUTS(**{k: v for k, v in true.settings.items() if k in names})
     fn = _compiled_runner(true.law, true.noise, settings)
     before = fn._cache_size()
     c = (true.data["N"] * true.data["D"]).to_numpy()

@@ -10,7 +10,6 @@ from bayescale.models import chinchilla
 
 import bayescale as bs
 from bayescale._hoffmann import (
-    HoffmannSettings,
     hoffmann_grid,
     huber,
     nnls3,
@@ -246,7 +245,7 @@ def test_grid_bootstrap_restarts_from_its_best_optima(chinchilla_epoch):
 
 def test_rejects_an_unknown_search():
     with pytest.raises(ValueError, match="search must be one of"):
-        HoffmannSettings(search="random")
+        bs.Hoffmann(search="random")
     df = bs.datasets.load("chinchilla", variant="epoch")
     with pytest.raises(ValueError, match="'vpnls' is fast"):
         bs.fit(chinchilla, df, method="hoffmann", search="nelder-mead")

@@ -12,7 +12,7 @@ import pytest
 from bayescale.models import chinchilla
 
 import bayescale as bs
-from bayescale._inference import NutsSettings, _whitening_steps
+from bayescale._inference import _whitening_steps
 
 _PARALLEL = textwrap.dedent(
     r"""
@@ -106,13 +106,13 @@ def test_progress_sums_the_steps_of_chains_reporting_concurrently():
 def test_whitening_happens_at_the_ends_of_the_metric_windows():
     """numpyro's windows for 1000 warmup steps (Stan's: buffer 75, windows 25, 50, 100, 200,
     500, end buffer 50) end at steps 99, 149, 249, 449, 949; nothing after warmup."""
-    steps = np.flatnonzero(_whitening_steps(NutsSettings(metric_shrinkage="previous")))
+    steps = np.flatnonzero(_whitening_steps(bs.NUTS(metric_shrinkage="previous")))
     assert steps.tolist() == [99, 149, 249, 449, 949]
-    assert not _whitening_steps(NutsSettings()).any()  # default: Stan's rule
-    off = NutsSettings(metric_shrinkage="previous", regularize_mass_matrix=False)
+    assert not _whitening_steps(bs.NUTS()).any()  # default: Stan's rule
+    off = bs.NUTS(metric_shrinkage="previous", regularize_mass_matrix=False)
     assert not _whitening_steps(off).any()
     with pytest.raises(ValueError, match="metric_shrinkage"):
-        NutsSettings(metric_shrinkage="nope")
+        bs.NUTS(metric_shrinkage="nope")
 
 
 @pytest.mark.slow  # 14 s (dense) on 2 cores: kept out of the inner loop, which stays under 5 min

@@ -442,7 +442,7 @@ def test_fit_rejects_bad_data_before_sampling():
     ],
 )
 def test_bad_sampler_settings_are_rejected_before_anything_runs(options, error, match):
-    options = {"method": "nuts", **options}  # fit_many's default method is "chees"
+    options = {"method": "nuts", **options}
     for call in (
         lambda: bs.fit(chinchilla, _good(), **options),
         lambda: bs.fit_many(chinchilla, [_good()], **options),
