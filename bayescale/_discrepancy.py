@@ -83,7 +83,7 @@ from ._allocation import optimal_runs
 from ._compiled import MAX_PROGRAMS
 from ._data import PLAUSIBLE_MAX
 from ._law import Law, Parameter
-from ._model import OBS_SITE, build_model
+from ._model import OBS_SITE, ContaminatedNormal, build_model
 
 __all__ = [
     "Discrepancy",
@@ -324,7 +324,8 @@ def _obs_fn(model, params, x):
 
 def _widened_log_prob(fn, extra_sd, y):
     """``log p(y)`` of ``fn`` with its link-scale location blurred by ``N(0, extra_sd^2)``:
-    exact for Normal noise, a widened scale for Student-t; None for other families."""
+    exact for Normal noise and for both scales of the contaminated Normal, a widened scale for
+    Student-t; None for other families."""
     base, transforms = fn, None
     if isinstance(fn, dist.TransformedDistribution):
         base, transforms = fn.base_dist, fn.transforms
@@ -332,6 +333,8 @@ def _widened_log_prob(fn, extra_sd, y):
         widened = dist.Normal(base.loc, jnp.sqrt(base.scale**2 + extra_sd**2))
     elif type(base) is dist.StudentT:
         widened = dist.StudentT(base.df, base.loc, jnp.sqrt(base.scale**2 + extra_sd**2))
+    elif isinstance(base, ContaminatedNormal):
+        widened = base.widened(extra_sd)
     else:
         return None
     if transforms is not None:
@@ -637,7 +640,7 @@ def calibrate(
 # ----------------------------------------------------------------------------- Posterior hooks
 # Noise models that are a location family on the link scale: the law's error moves a predictive
 # draw by exactly delta there, so it is added to draws already made.
-_LOCATION_NOISE = ("normal", "student_t", "undertrained")
+_LOCATION_NOISE = ("normal", "student_t", "undertrained", "contaminated")
 
 
 def _is_location_noise(noise: str) -> bool:

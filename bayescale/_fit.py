@@ -112,7 +112,9 @@ def fit(
         law: A :class:`Law`, e.g. ``bayescale.models.chinchilla``.
         data: A DataFrame with the law's input columns (raw counts) and its target column.
         seed: Seed of the PRNG key; the same seed gives the same draws on the same machine.
-        noise: ``"normal"`` (Normal on log-loss) or ``"student_t"`` (robust to outliers).
+        noise: ``"normal"`` (Normal on log-loss), ``"contaminated"`` (a share of the runs
+            scatters 4x more: robust to bad runs, with Normal tails), ``"student_t"`` (robust,
+            heavy-tailed predictive), ``"undertrained"``, ``"scaled_N"``, ... (see the README).
         priors: Replacement priors for sampling-space parameters, e.g.
             ``{"alpha": dist.Uniform(0, 1)}``, or the name of a prior set from published
             fits (``"epoch"``; see ``bayescale.prior_sets()``).

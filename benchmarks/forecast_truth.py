@@ -1,6 +1,7 @@
 """How far to trust an extrapolated interval: forecasts of held-out big runs on real ladders.
 
     .venv/bin/python benchmarks/forecast_truth.py [ladder ...] [--quick] [--cache=DIR]
+    .venv/bin/python benchmarks/forecast_truth.py [ladder ...] --noises=normal,contaminated
 
 Each bundled real ladder is split at two cutoffs by the runs' scale (compute N D; N S for the
 routing curves): the top 10% and the top 25% of runs are held out, the law is fitted below and
@@ -26,7 +27,9 @@ predictive median (positive: the forecast was too high). Per ladder (both cutoff
 pooled over ladders. Fits: NUTS 4 chains x (500 + 500), seed 0, Normal noise on log-loss
 (``--quick``: 4 x (300 + 300), chinchilla and datablations only; ``--noise=student_t``: the
 Bayesian fits with Student-t noise, the baseline unchanged). ``--cache=DIR`` keeps each ladder's
-scores in ``DIR`` and reuses them on a later run.
+scores in ``DIR`` and reuses them on a later run. ``--noises=normal,contaminated`` compares noise
+models instead: the main law alone with each (and its learned law error) against the bootstrap,
+on the ladders of the Chinchilla form.
 
 References:
     Gneiting & Raftery (2007), Strictly proper scoring rules, prediction, and estimation, JASA
@@ -156,6 +159,42 @@ def run_ladder(name: str, *, settings: dict) -> tuple[pd.DataFrame, list[str]]:
     return pd.concat(frames, ignore_index=True), log
 
 
+def run_noises(name: str, noises: list[str], *, settings: dict) -> tuple[pd.DataFrame, list[str]]:
+    """The main law alone with each noise model (its default law error), and the bootstrap:
+    methods ``noise:<name>`` and ``hoffmann_boot``."""
+    dataset, variant, law_names = LADDERS[name]
+    main = getattr(models, law_names[0])
+    df = bs.datasets.load(dataset, variant=variant)
+    df = df[[*main.inputs, "loss"]].reset_index(drop=True)
+    scale = log_scale(main, {k: df[k].to_numpy() for k in main.inputs})
+    frames, log = [], []
+    for h in HOLDOUTS:
+        cut = np.quantile(scale, 1 - h)
+        train, test = df[scale < cut], df[scale >= cut]
+        x = {k: test[k].to_numpy(np.float64) for k in main.inputs}
+        y = test["loss"].to_numpy(np.float64)
+        preds = {}
+        for noise in noises:
+            t = time.perf_counter()
+            post = bs.fit(main, train, seed=0, **{**settings, "noise": noise})
+            preds[f"noise:{noise}"] = forecast_draws(post, x, 1)[1]
+            extra = ", ".join(
+                f"{k} {float(np.median(post.draws[k])):.3g}"
+                for k in ("sigma", "p_bad", "nu", "sigma_slope")
+                if k in post.draws
+            )
+            log.append(
+                f"  {name} top {h:.0%} {noise}: ok={post.ok}, {extra}, "
+                f"{time.perf_counter() - t:.1f} s; {post.calibration}"
+            )
+        if {p.name for p in main.params} == {p.name for p in models.chinchilla.params}:
+            boot = bs.fit(main, train, seed=0, method="hoffmann", num_bootstrap=200)
+            preds["hoffmann_boot"] = forecast_draws(boot.with_discrepancy(None), x, 1)[1]
+        for method, pred in preds.items():
+            frames.append(scores(pred, y).assign(ladder=name, holdout=h, method=method))
+    return pd.concat(frames, ignore_index=True), log
+
+
 def table(rows: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     t = pd.DataFrame({m: summarise(g) for m, g in rows.groupby("method")}).T
     return t.loc[[m for m in order if m in t.index]]
@@ -180,6 +219,10 @@ def main(argv: list[str]) -> None:
     )
     print(f"held out: top {', '.join(f'{h:.0%}' for h in HOLDOUTS)} of each ladder by scale")
     cache = next((a.split("=", 1)[1] for a in argv if a.startswith("--cache=")), None)
+    noises = next((a.split("=", 1)[1] for a in argv if a.startswith("--noises=")), None)
+    if noises is not None:
+        main_noises([n for n in names if n != "routing"], noises.split(","), settings)
+        return
     all_rows = []
     for name in names:
         t = time.perf_counter()
@@ -212,6 +255,35 @@ def main(argv: list[str]) -> None:
         print(
             f"{method}: interval score better on {wins_is}/{len(with_boot)} ladders, "
             f"CRPS better on {wins_crps}/{len(with_boot)} (ladders of the Chinchilla form)"
+        )
+
+
+def main_noises(names: list[str], noises: list[str], settings: dict) -> None:
+    """``--noises=a,b``: the main law with each noise model, per ladder and pooled, and how
+    many ladders each beats the bootstrap on."""
+    methods = [f"noise:{n}" for n in noises] + ["hoffmann_boot"]
+    all_rows = []
+    for name in names:
+        t = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rows, log = run_noises(name, noises, settings=settings)
+        print(f"\n== {name} ({time.perf_counter() - t:.0f} s)")
+        print("\n".join(log))
+        print(table(rows, methods).to_string(float_format=lambda v: f"{v:.4f}"), flush=True)
+        all_rows.append(rows)
+    rows = pd.concat(all_rows, ignore_index=True)
+    print("\n== pooled over ladders")
+    print(table(rows, methods).to_string(float_format=lambda v: f"{v:.4f}"))
+    for method in methods[:-1]:
+        wins = [0, 0]
+        for name in names:
+            t = table(rows[rows["ladder"] == name], methods)
+            wins[0] += t.loc[method, "is90"] < t.loc["hoffmann_boot", "is90"]
+            wins[1] += t.loc[method, "crps"] < t.loc["hoffmann_boot", "crps"]
+        print(
+            f"{method}: interval score better than the bootstrap on {wins[0]}/{len(names)} "
+            f"ladders, CRPS on {wins[1]}/{len(names)}"
         )
 
 
