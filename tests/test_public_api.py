@@ -59,3 +59,30 @@ def test_cli_help_imports_no_jax():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_the_catalog_lists_without_jax():
+    """``bs.laws()`` and ``bayescale laws`` read the stored table: no JAX, no NumPyro."""
+    code = (
+        "import sys, contextlib, io\nimport bayescale as bs\nfrom bayescale._cli import main\n"
+        "n = len(bs.laws())\nwith contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    code = main(['laws'])\n"
+        "print(n, code, len(out.getvalue().splitlines()), 'jax' in sys.modules, "
+        "'numpyro' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    n, code, lines, jax, numpyro = out.stdout.strip().splitlines()[-1].split()
+    assert (code, jax, numpyro) == ("0", "False", "False")
+    assert int(lines) == int(n) + 1 and int(n) > 20
+
+
+def test_the_stored_catalog_is_the_laws_own():
+    """The table ``bs.laws()`` reads is what the laws of ``bayescale.models`` say about
+    themselves, row for row and in order. After changing a law's name, inputs, formula,
+    published parameters or reference, regenerate it: ``python -m bayescale._catalog``."""
+    from bayescale._catalog import catalog_rows, live_rows
+
+    stored, live = catalog_rows(), live_rows()
+    assert list(stored) == list(live), "run `python -m bayescale._catalog`"
+    for name, row in live.items():
+        assert stored[name] == row, f"{name}: run `python -m bayescale._catalog`"
