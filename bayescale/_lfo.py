@@ -29,6 +29,7 @@ from ._data import DataError
 from ._fit import fit
 from ._hierarchical import group_spec
 from ._law import Law
+from ._methods import NUTS, recorded_method
 from ._posterior import Posterior
 
 __all__ = ["leave_future_out"]
@@ -207,27 +208,23 @@ def refit_masked(post: Posterior, train: np.ndarray) -> Posterior:
     nothing recompiles. The law-error setting is kept (``"auto"`` learns it again on the
     training rows).
     """
-    import dataclasses
-
     from ._inference import _compiled_runner, pad_rows
-    from ._many import METHODS, _problems, _single, make_settings
-    from ._posterior import Posterior as _Posterior
+    from ._many import jitted_runner
 
     law, data = post.law, post.data
     x = {k: data[k].to_numpy(np.float64) for k in law.inputs}
     y = data[law.target].to_numpy(np.float64)
     xp, yp, mask = pad_rows(x, y)
     mask[: len(y)] = np.asarray(train, bool)
-    fields = {f.name for f in dataclasses.fields(METHODS[post.method][1])}
-    settings = make_settings(post.method, **{k: v for k, v in post.settings.items() if k in fields})
-    if post.method == "nuts":
-        fn = _compiled_runner(law, post.noise, settings)
+    method = recorded_method(post.method, post.settings)
+    if isinstance(method, NUTS):  # the fit's own compiled sampler, its chains as it ran them
+        fn = _compiled_runner(law, post.noise, method)
     else:
-        fn = _single(post.method, law, post.noise, settings)
+        fn = jitted_runner(method, law, post.noise)
     draws, stats = fn(jax.random.PRNGKey(post.seed), xp, yp, mask)
     draws = {k: np.asarray(v) for k, v in draws.items()}
     stats = {k: np.asarray(v) for k, v in stats.items()}
-    return _Posterior(
+    return Posterior(
         law=law,
         noise=post.noise,
         data=data.loc[np.asarray(train, bool)],
@@ -236,7 +233,7 @@ def refit_masked(post: Posterior, train: np.ndarray) -> Posterior:
         method=post.method,
         seed=post.seed,
         settings=dict(post.settings),
-        problems=tuple(_problems(post.method, settings, draws, stats, warn=False)),
+        problems=tuple(method.problems(draws, stats, warn=False)),
         discrepancy=post.discrepancy,
     )
 

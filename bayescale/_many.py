@@ -44,28 +44,18 @@ from ._data import DataError, DataWarning, check_seed, validate_for_law
 from ._diagnostics import ConvergenceWarning, convergence_tables
 from ._inference import _ROW_BUCKET
 from ._law import Law
-from ._methods import METHODS as _ALIASES
 from ._methods import Method, method_of
 from ._model import check_noise
 from ._posterior import Posterior
 from ._priors import apply_priors
 
 __all__ = [
-    "METHODS",
     "TRACE_COUNT",
     "enable_compilation_cache",
     "fit_many",
     "fit_one",
-    "make_settings",
+    "jitted_runner",
 ]
-
-
-#: method name -> (runner factory, method class), from the alias table of
-#: :data:`bayescale._methods.METHODS` (the methods themselves build runners: ``Method.runner``).
-METHODS: dict[str, tuple[Callable, type[Method]]] = {
-    name: (lambda law, noise, method: method.runner(law, noise), cls)
-    for name, cls in _ALIASES.items()
-}
 
 #: Number of times each method's runner has been traced (compiled) in this process.
 TRACE_COUNT: collections.Counter[str] = collections.Counter()
@@ -141,12 +131,6 @@ def use_default_compilation_cache() -> str | None:
     return path
 
 
-def make_settings(method: str | Method, **options: Any) -> Method:
-    """The method value ``method`` names, with ``options`` set (see
-    :func:`bayescale._methods.method_of`)."""
-    return method_of(method, **options)
-
-
 def _counted(method: str, runner: Callable) -> Callable:
     def run(rng_key, x, y, mask):
         TRACE_COUNT[method] += 1  # Python side effect: runs once per trace, not per call
@@ -155,11 +139,21 @@ def _counted(method: str, runner: Callable) -> Callable:
     return run
 
 
-def _single(name: str, law: Law, noise: str, method: Method) -> Callable:
-    """The jitted runner of ``method`` (named ``name``) on one dataset (cached)."""
+def jitted_runner(method: Method, law: Law, noise: str) -> Callable:
+    """The jitted runner of ``method`` (:meth:`Method.runner`) on one dataset (cached).
+
+    Args:
+        method: The inference method and its settings.
+        law: The law to fit.
+        noise: The noise model.
+
+    Returns:
+        ``runner(rng_key, x, y, mask) -> (draws, stats)``, compiled once per method, law,
+        noise and padded shape.
+    """
     return _PROGRAMS.get(
-        ("single", name, law, noise, method),
-        lambda: jax.jit(_counted(name, method.runner(law, noise))),
+        ("single", method.name, law, noise, method),
+        lambda: jax.jit(_counted(method.name, method.runner(law, noise))),
     )
 
 
@@ -181,11 +175,6 @@ def _batched(
         return jax.jit(fn), NamedSharding(mesh, spec)
 
     return _PROGRAMS.get(("many", method.name, law, noise, method, devices, batch_size), build)
-
-
-def _problems(name: str, method: Method, draws, stats, *, warn: bool, table=None) -> list[str]:
-    """Diagnostic failures of one fit of ``method`` (:meth:`Method.problems`)."""
-    return method.problems(draws, stats, warn=warn, table=table)
 
 
 def _to_numpy(tree):
@@ -220,7 +209,7 @@ def fit_one(
     x = {k: clean[k].to_numpy() for k in law.inputs}
     xp, yp, mask = pad_rows(x, clean[law.target].to_numpy(np.float64))
     key = jax.random.PRNGKey(check_seed(seed))
-    draws, stats = _single(method.name, law, noise, method)(key, xp, yp, mask)
+    draws, stats = jitted_runner(method, law, noise)(key, xp, yp, mask)
     draws, stats = _to_numpy(draws), _to_numpy(stats)
     problems = method.problems(draws, stats, warn=True)
     return Posterior(

@@ -83,11 +83,15 @@ class Method:
             approximations and point fits (``Posterior.approximate``).
         point: True for point fits and their bootstrap (MAP, Hoffmann): their draws are not
             draws of a posterior, so LOO and stacking do not apply to them.
+        needed_stats: The sampler statistics its diagnostics read, per draw (a saved fit
+            without them cannot be checked in full); none for the approximations, whose
+            statistics are one per fit.
     """
 
     name: ClassVar[str]
     exact: ClassVar[bool]
     point: ClassVar[bool] = False
+    needed_stats: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         if type(self) is Method:
@@ -210,6 +214,7 @@ class NUTS(Method):
 
     name: ClassVar[str] = "nuts"
     exact: ClassVar[bool] = True
+    needed_stats: ClassVar[tuple[str, ...]] = ("diverging", "n_steps", "energy")
 
     num_chains: int = 4
     num_warmup: int = 1000
@@ -290,6 +295,12 @@ class ChEES(Method):
 
     name: ClassVar[str] = "chees"
     exact: ClassVar[bool] = True
+    needed_stats: ClassVar[tuple[str, ...]] = (
+        "diverging",
+        "n_steps",
+        "energy",
+        "laplace_whitening",
+    )
 
     num_chains: int = 8
     num_warmup: int = 500
@@ -572,6 +583,22 @@ def method_of(method: Method | str | None = None, /, **options: Any) -> Method:
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; available: {sorted(METHODS)}")
     return _with_options(METHODS[method](), options)
+
+
+def recorded_method(name: str, settings: Mapping[str, Any]) -> Method:
+    """The method value a fit recorded: its alias (``Posterior.method``) with the settings
+    among ``settings`` (``Posterior.settings``) that are the method's; other keys (``notes``,
+    ``fit_many_index``, ...) are left out.
+
+    Raises:
+        ValueError: for an unknown alias, or a setting out of range.
+        TypeError: for a setting of the wrong type.
+    """
+    cls = METHODS.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"unknown method {name!r}")
+    names = cls.option_names()
+    return cls(**{k: v for k, v in settings.items() if k in names})
 
 
 def _with_options(method: Method, options: Mapping[str, Any]) -> Method:

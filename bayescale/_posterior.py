@@ -29,7 +29,7 @@ from ._data import (
 )
 from ._diagnostics import ConvergenceWarning, check_draws, convergence_table
 from ._law import Law
-from ._methods import method_of
+from ._methods import METHODS, NUTS, method_of, recorded_method
 from ._model import OBS_SITE, build_model, noise_params
 
 __all__ = ["Posterior", "load", "FORMAT_VERSION"]
@@ -1319,11 +1319,8 @@ def _load_open(path: str | os.PathLike, tree: Any, law: Law | None) -> Posterior
         ) from err
 
 
-# The sampler statistics the diagnostics read, per MCMC method.
-_NEEDED_STATS = {
-    "nuts": ("diverging", "n_steps", "energy"),
-    "chees": ("diverging", "n_steps", "energy", "laplace_whitening"),
-}
+# The sampler statistics the diagnostics read, per MCMC method (Method.needed_stats).
+_NEEDED_STATS = {name: cls.needed_stats for name, cls in METHODS.items() if cls.needed_stats}
 
 
 def _neutral_stats(name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -1342,17 +1339,12 @@ def _diagnose(
     law: Law, noise: str, method: str, settings: Mapping[str, Any], draws, stats
 ) -> tuple[str, ...]:
     """The problems of a fit, recomputed from its draws and sampler statistics: the
-    per-method checks of the fit (:func:`bayescale._many._problems`), and for NUTS the checks
+    per-method checks of the fit (:meth:`bayescale.Method.problems`), and for NUTS the checks
     on the draws that :func:`bayescale.fit` adds (non-finite draws, priors that exclude the
     data). A sampler's missing statistics are a problem of their own."""
-    from ._many import METHODS, _problems, make_settings
-
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}")
-    fields = {f.name for f in dataclasses.fields(METHODS[method][1])}
-    options = make_settings(method, **{k: v for k, v in settings.items() if k in fields})
+    options = recorded_method(method, settings)
     problems: list[str] = []
-    missing = [k for k in _NEEDED_STATS.get(method, ()) if k not in stats]
+    missing = [k for k in options.needed_stats if k not in stats]
     if missing:
         shape = next(iter(draws.values())).shape[:2]
         stats = {**{k: _neutral_stats(k, shape) for k in missing}, **stats}
@@ -1361,12 +1353,12 @@ def _diagnose(
             "E-BFMI cannot be checked. Remedy: refit (Posterior.save keeps them)."
         )
     finite = all(np.all(np.isfinite(np.asarray(v, np.float64))) for v in draws.values())
-    if not finite and method in _NEEDED_STATS:
+    if not finite and options.needed_stats:
         # R-hat and ESS of NaN draws are NaN: say what is wrong, not that chains disagree
         problems += check_draws(law, noise, draws, stats, warn=False)
         return tuple(problems)
-    problems += _problems(method, options, draws, stats, warn=False)
-    if method == "nuts":
+    problems += options.problems(draws, stats, warn=False)
+    if isinstance(options, NUTS):
         problems += check_draws(law, noise, draws, stats, warn=False)
     return tuple(problems)
 

@@ -1,4 +1,5 @@
-"""Catalog part B on real data and against published numbers.
+"""The data-constrained and downstream laws of the catalog on real data and against published
+numbers.
 
 Data-constrained law (Muennighoff et al. 2023) on the datablations runs, its allocation under a
 unique-token budget, the accuracy noise models, and emergence vs smooth laws on obsscaling.

@@ -1,5 +1,5 @@
-"""Catalog part A on published numbers and real data: Kaplan's constants, BNSL on 4-digit
-addition, the GPT-3 learning-curve forecast.
+"""The power-law, Kaplan and BNSL laws of the catalog on published numbers and real data:
+Kaplan's constants, BNSL on 4-digit addition, the GPT-3 learning-curve forecast.
 
 Kaplan et al. (2020) released no raw runs, so his constants are checked on data simulated at his
 scales (the battery cases in cases_power.py / cases_kaplan.py, same seed and sampler settings as
