@@ -18,7 +18,7 @@ from ._diagnostics import (
     convergence_table,
     identification_hints,
 )
-from ._inference import run_nuts
+from ._inference import in_notebook, run_nuts
 from ._law import Law
 from ._methods import NUTS, Method, method_of
 from ._model import check_noise
@@ -136,7 +136,9 @@ def fit(
             ``num_chains`` 4, ``num_warmup`` 1000 and ``num_samples`` 1000 per chain,
             ``target_accept_prob`` 0.9 (it avoids the occasional divergence a dense mass
             matrix shows at 0.8 on these posteriors), ``dense_mass`` True (the posterior is
-            strongly correlated), ``max_tree_depth`` 10, ``progress`` False (a progress bar).
+            strongly correlated), ``max_tree_depth`` 10, ``progress`` (a "compiling" line,
+            then a bar whose ETA times sampling alone) False, but True in a Jupyter notebook
+            for a default or named NUTS fit.
             ``chain_method``: ``"auto"`` (default): ``"parallel"`` when there are several
             local devices (on CPU, one per core: see ``BAYESCALE_CPU_DEVICES`` in the README),
             else ``"sequential"``. ``"parallel"`` splits the chains over the devices, one after
@@ -208,6 +210,11 @@ def fit(
         "chain_method": chain_method,
         "progress": progress,
     }
+    if progress is None and not isinstance(method, Method):
+        # a default or named NUTS fit shows its progress in a notebook
+        method_class = type(method_of(method))
+        if method_class is NUTS and in_notebook():
+            named["progress"] = True
     # every setting is checked (and one the method lacks rejected) before the data are
     method = method_of(method, **{k: v for k, v in named.items() if v is not None}, **options)
     data_options = {"units": units, "dropna": dropna, "drop_duplicates": drop_duplicates}

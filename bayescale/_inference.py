@@ -67,6 +67,24 @@ def pad_rows(x: dict[str, np.ndarray], y: np.ndarray, bucket: int = _ROW_BUCKET)
     return {k: np.asarray(v, np.float64)[idx] for k, v in x.items()}, y[idx], mask
 
 
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel (where a long fit shows progress by default)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _progress_bar(**kwargs):
+    """A tqdm bar: the notebook widget where ipywidgets is installed, else text (tqdm.auto
+    without ipywidgets warns in a notebook and falls back to text anyway)."""
+    try:
+        import ipywidgets  # noqa: F401
+        from tqdm.auto import tqdm
+    except ImportError:
+        from tqdm.std import tqdm
+    return tqdm(**kwargs)
+
+
 class _Progress:
     """Host-side progress bar fed from inside the compiled scan by ``jax.debug.callback``."""
 
@@ -439,14 +457,16 @@ def run_nuts(
     # with the compilation cache on, a catalog law's program is also stored traced (_programs)
     fn = stored_program(law, noise, settings, fn, (rng_key, xp, yp, mask)) or fn
     if settings.progress:
-        from tqdm.auto import tqdm
-
+        # compile before the bar starts, so that its rate and ETA time sampling alone
+        stream = sys.stdout if in_notebook() else sys.stderr
+        print(f"compiling NUTS for {law.name} ({len(y)} rows)...", file=stream, flush=True)
+        fn = fn.lower(rng_key, xp, yp, mask).compile()
         steps = settings.num_warmup + settings.num_samples
         _Progress.steps_per_chain, _Progress.done = steps, {}
-        _Progress.bar = tqdm(
+        _Progress.bar = _progress_bar(
             total=steps * (1 if settings.chain_method == "vectorized" else settings.num_chains),
             desc=f"NUTS {settings.num_chains} chains (warmup {settings.num_warmup})",
-            file=sys.stderr,
+            file=stream,
         )
     try:
         draws, stats = fn(rng_key, xp, yp, mask)

@@ -300,3 +300,27 @@ def test_a_catalog_sampler_is_stored_traced_and_gives_the_same_draws(
         warnings.simplefilter("ignore")  # priors changed: traced as a user's law, not stored
         bs.fit(chinchilla, df, priors={"alpha": dist.Uniform(0.0, 1.0)}, **small)
     assert stored() - before == {new}
+
+
+def test_a_notebook_fit_says_it_compiles_then_shows_progress(monkeypatch, capsys):
+    """In a Jupyter kernel a default or named NUTS fit shows progress: a "compiling" line first,
+    then the bar (started after compilation, so its ETA times sampling alone), on stdout; a
+    method value keeps its own setting, and outside a notebook there is no bar."""
+    from bayescale import _fit, _inference
+
+    df = bs.datasets.load("chinchilla", variant="epoch").iloc[::12]
+    small = {"num_chains": 2, "num_warmup": 30, "num_samples": 30}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bs.fit(chinchilla, df, seed=0, **small)
+        assert "compiling" not in capsys.readouterr().out
+        monkeypatch.setattr(_fit, "in_notebook", lambda: True)
+        monkeypatch.setattr(_inference, "in_notebook", lambda: True)
+        bs.fit(chinchilla, df, seed=0, **small)
+        out = capsys.readouterr().out
+        assert out.index(f"compiling NUTS for chinchilla ({len(df)} rows)") < out.index(
+            "NUTS 2 chains (warmup 30)"
+        )
+        assert "120/120" in out  # 2 chains x (30 + 30) steps
+        bs.fit(chinchilla, df, seed=0, method=bs.NUTS(**small))
+        assert "compiling" not in capsys.readouterr().out
