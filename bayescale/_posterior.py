@@ -956,13 +956,21 @@ class Posterior:
         )
         return np.asarray(ll).reshape(self.num_chains, -1, len(self.data))
 
-    def to_arviz(self, *, predictive_seed: int | None = None, log_likelihood: bool = True):
-        """The fit as an ArviZ ``xarray.DataTree`` (posterior, sample_stats, log_likelihood,
-        observed_data, constant_data), with the law, noise and settings in ``attrs``.
+    def to_arviz(
+        self,
+        *,
+        predictive: bool = True,
+        predictive_seed: int | None = None,
+        log_likelihood: bool = True,
+    ):
+        """The fit as an ArviZ ``xarray.DataTree`` (posterior, posterior_predictive,
+        sample_stats, log_likelihood, observed_data, constant_data), with the law, noise and
+        settings in ``attrs``: ``arviz.loo``, ``loo_pit`` and ``plot_ppc`` work on it as it is.
 
         Args:
-            predictive_seed: When given, also add a ``posterior_predictive`` group (draws of the
-                observed rows, made with this seed), which LOO-PIT and PPC plots need.
+            predictive: Add the ``posterior_predictive`` group: one draw of each observed row per
+                posterior draw, the noise included (default True; :meth:`save` leaves it out).
+            predictive_seed: Seed of those draws (default: the fit's own seed).
             log_likelihood: Add the ``log_likelihood`` group, one value per draw and row, which
                 ``arviz.loo`` needs (default True; :meth:`save` leaves it out).
         """
@@ -977,9 +985,10 @@ class Posterior:
         groups["constant_data"] = {k: self.data[k].to_numpy() for k in self.law.inputs}
         if self.stats:
             groups["sample_stats"] = dict(self.stats)
-        if predictive_seed is not None:
+        if predictive or predictive_seed is not None:
             x = {k: self.data[k].to_numpy() for k in self.law.inputs}
-            pred = self.predictive(x, seed=predictive_seed)
+            seed = self.seed if predictive_seed is None else predictive_seed
+            pred = self.predictive(x, seed=seed)
             shape = (self.num_chains, self.num_draws // self.num_chains, len(self.data))
             groups["posterior_predictive"] = {OBS_SITE: pred.reshape(shape)}
         dims = {OBS_SITE: ["row"], **{k: ["row"] for k in self.law.inputs}}
@@ -1038,7 +1047,8 @@ class Posterior:
 
         target = check_target(path)  # before any work: a bad path fails at once
         buffer = io.BytesIO()  # the whole file in memory first: a failing disk never sees HDF5
-        self.to_arviz(log_likelihood=log_likelihood).to_netcdf(buffer, engine="h5netcdf")
+        tree = self.to_arviz(predictive=False, log_likelihood=log_likelihood)
+        tree.to_netcdf(buffer, engine="h5netcdf")
         # released on the way out, also when the write fails: a view still exported when the
         # buffer is freed (from a traceback's frame) crashes the interpreter
         with buffer.getbuffer() as contents:

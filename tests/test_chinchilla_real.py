@@ -169,9 +169,18 @@ def test_to_arviz_has_the_groups_loo_needs(chinchilla_post):
     import arviz as az
 
     tree = chinchilla_post.to_arviz()
-    assert {"posterior", "log_likelihood", "sample_stats", "observed_data"} <= set(tree.children)
+    groups = {"posterior", "posterior_predictive", "log_likelihood", "sample_stats"}
+    assert groups | {"observed_data"} <= set(tree.children)
     loo = az.loo(tree)
     assert np.isfinite(loo.elpd)
+    # the predictive draws are the fit's own (its seed), shaped like the posterior's draws
+    pred = tree["posterior_predictive"]["obs"].to_numpy()
+    assert pred.shape == (*chinchilla_post.draws["alpha"].shape, len(chinchilla_post.data))
+    x = {k: chinchilla_post.data[k].to_numpy() for k in chinchilla_post.law.inputs}
+    own = chinchilla_post.predictive(x, seed=chinchilla_post.seed)
+    np.testing.assert_array_equal(pred.reshape(own.shape), own)
+    pit = np.asarray(az.loo_pit(tree)["obs"]).ravel()  # LOO-PIT needs no extra argument
+    assert pit.shape == (len(chinchilla_post.data),) and np.all((pit >= 0) & (pit <= 1))
 
 
 @pytest.mark.parametrize("level", [0.5, 0.9])
