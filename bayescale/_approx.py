@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -39,8 +40,10 @@ from numpyro.handlers import seed, trace
 from numpyro.infer.util import constrain_fn, potential_energy
 
 from ._law import Law
-from ._methods import MAP, SVI, Laplace
 from ._model import build_model
+
+if TYPE_CHECKING:  # the method classes load this module: annotations only
+    from ._methods import MAP, SVI, Laplace
 
 __all__ = [
     "Target",

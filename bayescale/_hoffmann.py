@@ -63,6 +63,7 @@ import dataclasses
 import itertools
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -70,7 +71,9 @@ import numpy as np
 
 from ._approx import lbfgs_minimize
 from ._law import Law
-from ._methods import Hoffmann
+
+if TYPE_CHECKING:  # the method classes load this module: annotations only
+    from ._methods import Hoffmann
 
 __all__ = [
     "default_grid_batch_size",

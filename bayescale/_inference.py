@@ -27,6 +27,7 @@ import functools
 import math
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -43,9 +44,11 @@ from numpyro.infer.util import initialize_model
 
 from ._compiled import CompiledCache
 from ._law import Law
-from ._methods import NUTS
 from ._model import build_model
 from ._programs import stored_program
+
+if TYPE_CHECKING:  # the method classes load this module: annotations only
+    from ._methods import NUTS
 
 __all__ = ["run_nuts", "pad_rows"]
 

@@ -36,6 +36,7 @@ References:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -44,17 +45,18 @@ from jax import lax
 
 from ._approx import _multistart_map, make_target
 from ._law import Law
-from ._methods import MAP, ChEES
+
+if TYPE_CHECKING:  # the method classes load this module: annotations only
+    from ._methods import MAP, ChEES
 
 __all__ = ["chees_runner"]
 
 
-def chees_runner(law: Law, noise: str, s: ChEES) -> Callable:
-    """``runner(rng_key, x, y, mask) -> (draws, stats)``; draws ``(chain, draw)``."""
+def chees_runner(law: Law, noise: str, s: ChEES, approx: MAP) -> Callable:
+    """``runner(rng_key, x, y, mask) -> (draws, stats)``; draws ``(chain, draw)``; ``approx``
+    is the MAP whose mode and curvature set the whitening."""
     import blackjax
     from blackjax.adaptation.base import get_filter_adapt_info_fn
-
-    approx = MAP(num_inits=s.num_inits)  # the MAP that sets the whitening
 
     def run(rng_key, x, y, mask):
         target = make_target(law, noise, x, y, mask)

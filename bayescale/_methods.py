@@ -320,7 +320,7 @@ class ChEES(Method):
     def runner(self, law: Law, noise: str) -> Callable:
         from ._lockstep import chees_runner
 
-        return chees_runner(law, noise, self)
+        return chees_runner(law, noise, self, MAP(num_inits=self.num_inits))
 
     def problems(self, draws, stats, *, warn=False, table=None) -> list[str]:
         import warnings

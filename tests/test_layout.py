@@ -29,13 +29,6 @@ OPEN_EDGES = {
     # private checks back from _posterior: those helpers belong in a module below all three.
     ("bayescale._plan", "bayescale._posterior"),
     ("bayescale._next_runs", "bayescale._posterior"),
-    # A method value builds its runner (Method.runner loads the runner's module); the runners
-    # import the method classes back, for annotations (TYPE_CHECKING would do) and, in
-    # _lockstep, to make the MAP that whitens ChEES (ChEES.runner could pass it).
-    ("bayescale._approx", "bayescale._methods"),
-    ("bayescale._hoffmann", "bayescale._methods"),
-    ("bayescale._inference", "bayescale._methods"),
-    ("bayescale._lockstep", "bayescale._methods"),
 }
 
 
