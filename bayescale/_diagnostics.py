@@ -193,12 +193,18 @@ def check_convergence(
             "energy. Remedy: increase num_warmup or reparameterise."
         )
     if problems and warn:
-        warnings.warn(
-            "the fit did not converge; do not trust it:\n- " + "\n- ".join(problems),
-            ConvergenceWarning,
-            stacklevel=3,
-        )
+        warn_not_converged(problems, stacklevel=4)
     return problems
+
+
+def warn_not_converged(problems: list[str], *, stacklevel: int) -> None:
+    """One :class:`ConvergenceWarning` listing a fit's diagnostic failures, each with its
+    remedy (``stacklevel`` counts this function's frame)."""
+    warnings.warn(
+        "the fit did not converge; do not trust it:\n- " + "\n- ".join(problems),
+        ConvergenceWarning,
+        stacklevel=stacklevel,
+    )
 
 
 # ------------------------------------------------------------------ before and after sampling

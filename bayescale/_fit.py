@@ -210,10 +210,9 @@ def fit(
         "chain_method": chain_method,
         "progress": progress,
     }
-    if progress is None and not isinstance(method, Method):
-        # a default or named NUTS fit shows its progress in a notebook
-        method_class = type(method_of(method))
-        if method_class is NUTS and in_notebook():
+    # a default or named NUTS fit shows its progress in a notebook
+    if progress is None and not isinstance(method, Method) and in_notebook():
+        if isinstance(method_of(method), NUTS):
             named["progress"] = True
     # every setting is checked (and one the method lacks rejected) before the data are
     method = method_of(method, **{k: v for k, v in named.items() if v is not None}, **options)

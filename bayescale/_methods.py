@@ -323,11 +323,10 @@ class ChEES(Method):
         return chees_runner(law, noise, self, MAP(num_inits=self.num_inits))
 
     def problems(self, draws, stats, *, warn=False, table=None) -> list[str]:
-        import warnings
 
         import numpy as np
 
-        from ._diagnostics import ConvergenceWarning, check_convergence, convergence_table
+        from ._diagnostics import check_convergence, convergence_table, warn_not_converged
 
         if table is None:
             table = convergence_table(draws)
@@ -340,11 +339,7 @@ class ChEES(Method):
                 "Remedy: check the law is identifiable on this data, or use method='nuts'."
             )
         if problems and warn:
-            warnings.warn(
-                "the fit did not converge; do not trust it:\n- " + "\n- ".join(problems),
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+            warn_not_converged(problems, stacklevel=5)
         return problems
 
 

@@ -106,20 +106,38 @@ def summarise(rows: pd.DataFrame) -> dict:
     return s
 
 
-def run_ladder(name: str, *, settings: dict) -> tuple[pd.DataFrame, list[str]]:
-    dataset, variant, law_names = LADDERS[name]
-    laws = {n: getattr(models, n) for n in law_names}
-    main = laws[law_names[0]]
+def splits(name: str, law_names: tuple[str, ...]):
+    """Per holdout fraction ``h`` of ladder ``name``: ``(h, train, x, y)``, the runs below the
+    ``1 - h`` quantile of the first law's scale and the held-out runs' inputs and losses."""
+    dataset, variant, _ = LADDERS[name]
+    laws = [getattr(models, n) for n in law_names]
+    main = laws[0]
     df = bs.datasets.load(dataset, variant=variant)
-    cols = list(dict.fromkeys(c for law in laws.values() for c in law.inputs)) + ["loss"]
+    cols = list(dict.fromkeys(c for law in laws for c in law.inputs)) + ["loss"]
     df = df[cols].reset_index(drop=True)
     scale = log_scale(main, {k: df[k].to_numpy() for k in main.inputs})
-    frames, log = [], []
     for h in HOLDOUTS:
         cut = np.quantile(scale, 1 - h)
         train, test = df[scale < cut], df[scale >= cut]
         x = {k: test[k].to_numpy(np.float64) for k in main.inputs}
-        y = test["loss"].to_numpy(np.float64)
+        yield h, train, x, test["loss"].to_numpy(np.float64)
+
+
+def bootstrap_draws(main, train: pd.DataFrame, x: dict) -> np.ndarray | None:
+    """Predictive draws of the Hoffmann/Epoch Huber fit with 200 bootstrap replicates (no law
+    error), or None for a law not of the Chinchilla form, the only one it exists for."""
+    if {p.name for p in main.params} != {p.name for p in models.chinchilla.params}:
+        return None
+    boot = bs.fit(main, train, seed=0, method="hoffmann", num_bootstrap=200)
+    return forecast_draws(boot.with_discrepancy(None), x, 1)[1]
+
+
+def run_ladder(name: str, *, settings: dict) -> tuple[pd.DataFrame, list[str]]:
+    law_names = LADDERS[name][2]
+    laws = {n: getattr(models, n) for n in law_names}
+    main = laws[law_names[0]]
+    frames, log = [], []
+    for h, train, x, y in splits(name, law_names):
         posts, preds, times = {}, {}, {}
         for law_name, law in laws.items():
             t = time.perf_counter()
@@ -129,7 +147,7 @@ def run_ladder(name: str, *, settings: dict) -> tuple[pd.DataFrame, list[str]]:
             cal = posts[law_name].calibration
             times[f"calibration {law_name}"] = time.perf_counter() - t
             if law_name == law_names[0]:
-                log.append(f"  {name} top {h:.0%}: {len(train)} train, {len(test)} held out; {cal}")
+                log.append(f"  {name} top {h:.0%}: {len(train)} train, {len(y)} held out; {cal}")
             preds[f"law:{law_name}"] = forecast_draws(posts[law_name], x, 1)[1]
         first = posts[law_names[0]]
         preds["discrepancy"] = preds[f"law:{law_names[0]}"]
@@ -144,12 +162,10 @@ def run_ladder(name: str, *, settings: dict) -> tuple[pd.DataFrame, list[str]]:
             log.append(f"    future stacking weights: {weights}")
         else:
             preds["stacked"] = preds["discrepancy"]
-        if {p.name for p in main.params} == {p.name for p in models.chinchilla.params}:
-            # the Hoffmann/Epoch baseline exists for the Chinchilla form only
-            t = time.perf_counter()
-            boot = bs.fit(main, train, seed=0, method="hoffmann", num_bootstrap=200)
-            boot = boot.with_discrepancy(None)
-            preds["hoffmann_boot"] = forecast_draws(boot, x, 1)[1]
+        t = time.perf_counter()
+        boot = bootstrap_draws(main, train, x)
+        if boot is not None:
+            preds["hoffmann_boot"] = boot
             times["hoffmann 200 bootstraps"] = time.perf_counter() - t
         log.append("    seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in times.items()))
         d = forecast_draws(first, x, 1)[2]
@@ -162,17 +178,10 @@ def run_ladder(name: str, *, settings: dict) -> tuple[pd.DataFrame, list[str]]:
 def run_noises(name: str, noises: list[str], *, settings: dict) -> tuple[pd.DataFrame, list[str]]:
     """The main law alone with each noise model (its default law error), and the bootstrap:
     methods ``noise:<name>`` and ``hoffmann_boot``."""
-    dataset, variant, law_names = LADDERS[name]
-    main = getattr(models, law_names[0])
-    df = bs.datasets.load(dataset, variant=variant)
-    df = df[[*main.inputs, "loss"]].reset_index(drop=True)
-    scale = log_scale(main, {k: df[k].to_numpy() for k in main.inputs})
+    main_name = LADDERS[name][2][0]
+    main = getattr(models, main_name)
     frames, log = [], []
-    for h in HOLDOUTS:
-        cut = np.quantile(scale, 1 - h)
-        train, test = df[scale < cut], df[scale >= cut]
-        x = {k: test[k].to_numpy(np.float64) for k in main.inputs}
-        y = test["loss"].to_numpy(np.float64)
+    for h, train, x, y in splits(name, (main_name,)):
         preds = {}
         for noise in noises:
             t = time.perf_counter()
@@ -187,9 +196,9 @@ def run_noises(name: str, noises: list[str], *, settings: dict) -> tuple[pd.Data
                 f"  {name} top {h:.0%} {noise}: ok={post.ok}, {extra}, "
                 f"{time.perf_counter() - t:.1f} s; {post.calibration}"
             )
-        if {p.name for p in main.params} == {p.name for p in models.chinchilla.params}:
-            boot = bs.fit(main, train, seed=0, method="hoffmann", num_bootstrap=200)
-            preds["hoffmann_boot"] = forecast_draws(boot.with_discrepancy(None), x, 1)[1]
+        boot = bootstrap_draws(main, train, x)
+        if boot is not None:
+            preds["hoffmann_boot"] = boot
         for method, pred in preds.items():
             frames.append(scores(pred, y).assign(ladder=name, holdout=h, method=method))
     return pd.concat(frames, ignore_index=True), log
