@@ -323,7 +323,6 @@ class ChEES(Method):
         return chees_runner(law, noise, self, MAP(num_inits=self.num_inits))
 
     def problems(self, draws, stats, *, warn=False, table=None) -> list[str]:
-
         import numpy as np
 
         from ._diagnostics import check_convergence, convergence_table, warn_not_converged
