@@ -41,6 +41,7 @@ from numpyro.infer.util import constrain_fn, potential_energy
 
 from ._law import Law
 from ._model import build_model
+from ._noise import Noise
 
 if TYPE_CHECKING:  # the method classes load this module: annotations only
     from ._methods import MAP, SVI, Laplace
@@ -66,7 +67,7 @@ class Target:
     kwargs: dict
 
 
-def make_target(law: Law, noise: str, x, y, mask) -> Target:
+def make_target(law: Law, noise: Noise, x, y, mask) -> Target:
     """Flatten the unconstrained latent sites of the model into one vector (traceable)."""
     model = build_model(law, noise)
     kwargs = {"x": x, "y": y, "mask": mask}
@@ -156,7 +157,7 @@ def _constrain_draws(target: Target, u: jax.Array, shape: tuple[int, int]):
     return {k: v.reshape(shape + v.shape[1:]) for k, v in draws.items()}
 
 
-def map_runner(law: Law, noise: str, s: MAP) -> Callable:
+def map_runner(law: Law, noise: Noise, s: MAP) -> Callable:
     """``runner(rng_key, x, y, mask)`` of the MAP: one draw shaped ``(1, 1)``."""
 
     def run(rng_key, x, y, mask):
@@ -173,7 +174,7 @@ def map_runner(law: Law, noise: str, s: MAP) -> Callable:
     return run
 
 
-def laplace_runner(law: Law, noise: str, s: Laplace) -> Callable:
+def laplace_runner(law: Law, noise: Noise, s: Laplace) -> Callable:
     """``runner(rng_key, x, y, mask)`` of the Laplace approximation at the MAP."""
 
     def run(rng_key, x, y, mask):
@@ -200,7 +201,7 @@ def laplace_runner(law: Law, noise: str, s: Laplace) -> Callable:
     return run
 
 
-def svi_runner(law: Law, noise: str, s: SVI) -> Callable:
+def svi_runner(law: Law, noise: Noise, s: SVI) -> Callable:
     """``runner(rng_key, x, y, mask)`` of SVI, full-rank Gaussian guide started at Laplace."""
     from numpyro.infer import SVI, Trace_ELBO
     from numpyro.infer.autoguide import AutoMultivariateNormal

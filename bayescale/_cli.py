@@ -906,9 +906,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="normal",
         help="noise model: normal (on log-loss, default), contaminated (a share of runs "
         "scatters 4x more: robust to bad runs), student_t (robust to outliers), "
-        "undertrained (one-sided excess of runs stopped early), scaled_N, scaled_D, scaled_C "
-        "(scale varying with an input), beta, binomial_K, beta_binomial_K with K in 100, "
-        "1000, 2000 (accuracies of K questions)",
+        "student_t_DF (fixed degrees of freedom), undertrained (one-sided excess of runs "
+        "stopped early), scaled_N, scaled_D, scaled_C (scale varying with an input), beta, "
+        "binomial_K, beta_binomial_K (accuracies of K questions, any K)",
     )
     p.add_argument(
         "--method",

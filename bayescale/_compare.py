@@ -50,7 +50,6 @@ from ._evidence import (
     log_evidence_smc,
 )
 from ._methods import method_of
-from ._model import is_count_noise
 from ._posterior import Posterior
 
 __all__ = ["Comparison", "compare", "PRIOR_NOTE", "ParetoKWarning"]
@@ -420,13 +419,13 @@ def compare(
                 f"({post.num_draws} draw(s)); fit it with method='nuts' (or 'laplace' for a "
                 "quick approximate comparison)"
             )
-    counts = {name: is_count_noise(post.noise) for name, post in posteriors.items()}
+    counts = {name: post.noise.counts for name, post in posteriors.items()}
     if len(set(counts.values())) > 1:
         mass = next(n for n, c in counts.items() if c)
         density = next(n for n, c in counts.items() if not c)
         raise ValueError(
-            f"{mass!r} (noise {posteriors[mass].noise!r}) scores the probability of each count "
-            f"while {density!r} (noise {posteriors[density].noise!r}) scores a density of the "
+            f"{mass!r} (noise '{posteriors[mass].noise}') scores the probability of each count "
+            f"while {density!r} (noise '{posteriors[density].noise}') scores a density of the "
             "accuracy: their log likelihoods differ by about log(n_questions) per row whatever "
             "the fit, so neither LOO nor evidence can compare them. Fit both with a binomial "
             "noise or both with a continuous one"

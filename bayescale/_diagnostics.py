@@ -10,7 +10,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
-from arviz_stats.base import array_stats
+
+from ._law import Law
+from ._noise import Noise, noise_of
 
 __all__ = [
     "ConvergenceWarning",
@@ -54,6 +56,9 @@ def _elementwise(draws: Mapping[str, Any], lead: int) -> dict[str, Any]:
 def convergence_table(draws: dict[str, np.ndarray]) -> pd.DataFrame:
     """Rank-normalised split R-hat and bulk/tail ESS of each ``(chain, draw)`` array, and of
     each element of ``(chain, draw, k)`` arrays (vector sites: group effects) as ``name[i]``."""
+    # imported here: ArviZ's statistics load SciPy's (~1 s), which a loaded fit seldom needs
+    from arviz_stats.base import array_stats
+
     rows = {}
     arrays = {k: np.asarray(v, np.float64) for k, v in draws.items()}
     for name, a in _elementwise(arrays, 2).items():
@@ -299,7 +304,7 @@ def _prior_moments(priors: dict, medians: dict[str, float]) -> dict[str, tuple]:
     return {k: (float(m), float(sd), bool(inside)) for k, (m, sd, inside) in out.items()}
 
 
-def check_prior_conflict(law, noise: str, draws: dict[str, np.ndarray]) -> list[str]:
+def check_prior_conflict(law: Law, noise: Noise | str, draws: dict[str, np.ndarray]) -> list[str]:
     """Priors that exclude the data: a posterior median more than :data:`PRIOR_CONFLICT_Z`
     prior standard deviations from the prior mean (or outside the prior's support).
 
@@ -309,19 +314,7 @@ def check_prior_conflict(law, noise: str, draws: dict[str, np.ndarray]) -> list[
     finite variance are not checked.
     """
 
-    from ._model import NOISE_MODELS
-
-    priors = {p.name: p.prior for p in law.params}
-    likelihood = NOISE_MODELS[noise][0]
-    # The noise parameters' priors: read them by tracing the likelihood once.
-    import numpyro
-
-    def midpoint(site):  # a NumPy value: no sampling, so nothing compiles
-        return np.full(site["fn"].batch_shape + site["fn"].event_shape, 0.5)
-
-    with numpyro.handlers.trace() as tr, numpyro.handlers.substitute(substitute_fn=midpoint):
-        likelihood(np.zeros(1), law.link)
-    priors.update({k: v["fn"] for k, v in tr.items() if v["type"] == "sample"})
+    priors = {p.name: p.prior for p in law.params} | noise_of(noise).priors()
     medians = {}
     for name in priors:
         a = np.asarray(draws.get(name, np.empty(0)), np.float64)
@@ -348,8 +341,8 @@ def check_prior_conflict(law, noise: str, draws: dict[str, np.ndarray]) -> list[
 
 
 def check_draws(
-    law,
-    noise: str,
+    law: Law,
+    noise: Noise | str,
     draws: dict[str, np.ndarray],
     stats: dict[str, np.ndarray] | None = None,
     *,

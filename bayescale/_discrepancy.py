@@ -83,7 +83,8 @@ from ._allocation import optimal_runs
 from ._compiled import MAX_PROGRAMS
 from ._data import PLAUSIBLE_MAX
 from ._law import Law, Parameter
-from ._model import OBS_SITE, ContaminatedNormal, build_model
+from ._model import OBS_SITE, build_model
+from ._noise import ContaminatedNormal, Noise
 
 __all__ = [
     "Discrepancy",
@@ -343,7 +344,7 @@ def _widened_log_prob(fn, extra_sd, y):
 
 
 @functools.lru_cache(maxsize=MAX_PROGRAMS)
-def _density_fn(law: Law, noise: str):
+def _density_fn(law: Law, noise: Noise):
     model = build_model(shifted_law(law), noise)
     nodes, weights = np.polynomial.hermite_e.hermegauss(_GH_NODES)
     log_w = jnp.asarray(np.log(weights / weights.sum()))
@@ -367,7 +368,7 @@ def _density_fn(law: Law, noise: str):
 
 def log_density(
     law: Law,
-    noise: str,
+    noise: Noise,
     theta: Mapping[str, Any],
     x: Mapping[str, Any],
     y: Any,
@@ -402,7 +403,7 @@ def log_density(
 
 def predictive(
     law: Law,
-    noise: str,
+    noise: Noise,
     theta: Mapping[str, Any],
     x: Mapping[str, Any],
     shifts: np.ndarray,
@@ -424,7 +425,7 @@ def predictive(
 
 # ----------------------------------------------------------------------------- calibration
 @functools.lru_cache(maxsize=MAX_PROGRAMS)
-def _nested_runner(law: Law, noise: str, num_draws: int, num_inits: int):
+def _nested_runner(law: Law, noise: Noise, num_draws: int, num_inits: int):
     """Jitted Laplace refit of a masked subset of one padded dataset.
 
     ``run(rng_key, start, x, y, mask) -> (draws, ok)``: L-BFGS from ``start`` (constrained
@@ -470,7 +471,7 @@ _U_GRID = np.arange(-3.8, 3.8 + _U_STEP / 2, _U_STEP)
 
 
 @functools.lru_cache(maxsize=MAX_PROGRAMS)
-def _lpd_grid_fn(law: Law, noise: str):
+def _lpd_grid_fn(law: Law, noise: Noise):
     r"""Jitted ``lpd(theta, drift, kappa, x, y, d) -> (cells, n)``: each held-out row's log
     predictive density, averaged over the draws, at each cell of the ``(b, kappa)`` grid.
 
@@ -540,7 +541,7 @@ def _folds(law: Law, x: Mapping[str, np.ndarray], holdouts) -> list[tuple[float,
 
 def calibrate(
     law: Law,
-    noise: str,
+    noise: Noise,
     x: Mapping[str, Any],
     y: Any,
     *,
@@ -638,15 +639,6 @@ def calibrate(
 
 
 # ----------------------------------------------------------------------------- Posterior hooks
-# Noise models that are a location family on the link scale: the law's error moves a predictive
-# draw by exactly delta there, so it is added to draws already made.
-_LOCATION_NOISE = ("normal", "student_t", "undertrained", "contaminated")
-
-
-def _is_location_noise(noise: str) -> bool:
-    return noise in _LOCATION_NOISE or noise.startswith("scaled_")
-
-
 def check_discrepancy(value: Any) -> Any:
     """``value`` if it is a valid ``Posterior.discrepancy`` setting, else a ValueError."""
     if (
@@ -665,8 +657,6 @@ def check_discrepancy(value: Any) -> Any:
 def calibration_of(post: Any) -> Discrepancy | None:
     """The :class:`Discrepancy` a Posterior's forecasts use (``post.discrepancy``, learned now
     when it is ``"auto"``)."""
-    from ._model import noise_params
-
     value = post.discrepancy
     if not (isinstance(value, str) and value == "auto"):
         return value
@@ -674,7 +664,7 @@ def calibration_of(post: Any) -> Discrepancy | None:
     data = post.data
     x = {k: data[k].to_numpy(np.float64) for k in law.inputs}
     y = data[law.target].to_numpy(np.float64)
-    sites = (*law.param_names, *noise_params(post.noise))
+    sites = (*law.param_names, *post.noise.params)
     theta = post._theta_flat
     start = None
     if all(k in theta for k in sites):
@@ -709,7 +699,8 @@ def add_discrepancy(
     shifts = _law_error_slopes(disc, rng_key, pred.shape[0])
     delta = shifts[:, None] * d[None, :]
     link = post.law.link
-    if _is_location_noise(post.noise) and link in ("log", "identity"):
+    # a location family on the link scale: the law's error moves a draw by exactly delta there
+    if post.noise.location and link in ("log", "identity"):
         if link == "log":
             return pred * np.exp(delta), d
         return pred + delta, d
@@ -728,7 +719,7 @@ def _law_error_slopes(disc: Discrepancy | None, rng_key: jax.Array, num: int) ->
 
 
 @functools.lru_cache(maxsize=MAX_PROGRAMS)
-def _predictive_at_fn(law: Law, noise: str):
+def _predictive_at_fn(law: Law, noise: Noise):
     model = build_model(shifted_law(law), noise)
 
     def one(key, params, x, shift, d):

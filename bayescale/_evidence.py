@@ -68,7 +68,8 @@ from ._compiled import CompiledCache
 from ._data import validate
 from ._inference import pad_rows
 from ._law import Law
-from ._model import build_model, check_noise
+from ._model import build_model
+from ._noise import Noise, noise_of
 
 if TYPE_CHECKING:
     from ._posterior import Posterior
@@ -136,7 +137,7 @@ class SmcSettings:
 
 
 # ----------------------------------------------------------------------------- the model pieces
-def _latent_sites(law: Law, noise: str, x, y, mask) -> dict[str, dist.Distribution]:
+def _latent_sites(law: Law, noise: Noise, x, y, mask) -> dict[str, dist.Distribution]:
     """Prior distributions of the model's latent sites (law parameters, then noise)."""
     model = build_model(law, noise)
     tr = numpyro.handlers.trace(numpyro.handlers.seed(model, 0)).get_trace(x=x, y=y, mask=mask)
@@ -152,7 +153,7 @@ def _zeros(sites: Mapping[str, dist.Distribution]) -> dict:
     return {k: jnp.zeros(jnp.shape(d.sample(jax.random.PRNGKey(0)))) for k, d in sites.items()}
 
 
-def _densities(law: Law, noise: str, x, y, mask):
+def _densities(law: Law, noise: Noise, x, y, mask):
     """``(sites, unravel, log_prior_u, log_lik)``: densities of a flat unconstrained vector.
 
     ``log_prior_u`` includes the log-Jacobian of the constraining transforms, so
@@ -221,12 +222,12 @@ def _laplace_reference(log_joint_u: Callable, rng_key, dim: int, s: SmcSettings)
     return dist.MultivariateStudentT(s.df, mode, scale_tril=scale_tril), ok
 
 
-def _smc_runner(law: Law, noise: str, s: SmcSettings) -> Callable:
+def _smc_runner(law: Law, noise: Noise, s: SmcSettings) -> Callable:
     """The jitted tempered-SMC run for these settings (cached)."""
     return _SMC_PROGRAMS.get((law, noise, s), lambda: _build_smc_runner(law, noise, s))
 
 
-def _build_smc_runner(law: Law, noise: str, s: SmcSettings) -> Callable:
+def _build_smc_runner(law: Law, noise: Noise, s: SmcSettings) -> Callable:
     import blackjax
     from blackjax.smc import resampling
     from blackjax.smc.adaptive_tempered import build_kernel
@@ -317,7 +318,7 @@ def log_evidence_smc(
     law: Law,
     data: pd.DataFrame,
     *,
-    noise: str = "normal",
+    noise: Noise | str = "normal",
     seed: int = 0,
     settings: SmcSettings | None = None,
 ) -> Evidence:
@@ -341,7 +342,7 @@ def log_evidence_smc(
         RuntimeError: if a replicate did not reach the posterior within ``max_steps``, or the
             Hessian at the mode found for the reference was not positive definite.
     """
-    check_noise(noise)
+    noise = noise_of(noise)
     s = settings or SmcSettings()
     if s.num_replicates < 2:
         raise ValueError("num_replicates must be at least 2 to estimate the Monte Carlo error")

@@ -21,7 +21,7 @@ from ._diagnostics import (
 from ._inference import in_notebook, run_nuts
 from ._law import Law
 from ._methods import NUTS, Method, method_of
-from ._model import check_noise
+from ._noise import Noise, noise_of
 from ._posterior import Posterior
 from ._priors import apply_priors
 
@@ -76,7 +76,7 @@ def fit(
     data: pd.DataFrame,
     *,
     seed: int = 0,
-    noise: str = "normal",
+    noise: Noise | str = "normal",
     priors: Mapping[str, dist.Distribution] | str | None = None,
     method: Method | str | None = None,
     num_chains: int | None = None,
@@ -112,9 +112,13 @@ def fit(
         law: A :class:`Law`, e.g. ``bayescale.models.chinchilla``.
         data: A DataFrame with the law's input columns (raw counts) and its target column.
         seed: Seed of the PRNG key; the same seed gives the same draws on the same machine.
-        noise: ``"normal"`` (Normal on log-loss), ``"contaminated"`` (a share of the runs
-            scatters 4x more: robust to bad runs, with Normal tails), ``"student_t"`` (robust,
-            heavy-tailed predictive), ``"undertrained"``, ``"scaled_N"``, ... (see the README).
+        noise: The noise model, a value: ``bs.Normal()`` (Normal on log-loss, the default),
+            ``bs.Contaminated()`` (a share of the runs scatters 4x more: robust to bad runs,
+            with Normal tails), ``bs.StudentT()`` (robust, heavy-tailed predictive),
+            ``bs.Undertrained()``, ``bs.ScaledNormal("N")``, ``bs.Beta()``,
+            ``bs.Binomial(n)``, ``bs.BetaBinomial(n)``, or its name (``"normal"``,
+            ``"contaminated"``, ``"student_t"``, ...; see :func:`bayescale.noise_of`).
+            ``Posterior.noise`` holds the value.
         priors: Replacement priors for sampling-space parameters, e.g.
             ``{"alpha": dist.Uniform(0, 1)}``, or the name of a prior set from published
             fits (``"epoch"``; see ``bayescale.prior_sets()``).
@@ -198,7 +202,7 @@ def fit(
             f"law must be a bayescale.Law (e.g. bayescale.models.chinchilla), "
             f"got {type(law).__name__}"
         )
-    check_noise(noise)
+    noise = noise_of(noise)
     seed = check_seed(seed)
     named = {
         "num_chains": num_chains,

@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -71,6 +70,7 @@ import numpy as np
 
 from ._approx import lbfgs_minimize
 from ._law import Law
+from ._noise import Noise
 
 if TYPE_CHECKING:  # the method classes load this module: annotations only
     from ._methods import Hoffmann
@@ -242,12 +242,19 @@ def _check_law(law: Law) -> tuple[float, float]:
     return _LOG_N0, _LOG_D0
 
 
-def hoffmann_runner(law: Law, noise: str, s: Hoffmann) -> Callable:
+def hoffmann_runner(law: Law, noise: Noise, s: Hoffmann) -> Callable:
     """``runner(rng_key, x, y, mask) -> (draws, stats)`` of the Hoffmann fit (traceable).
 
     Draws are shaped ``(1, 1)`` (point fit) or ``(1, num_bootstrap)`` (bootstrap replicates).
     """
     log_n0, log_d0 = _check_law(law)
+    normal_limit = noise.normal_limit
+    if normal_limit is None or "sigma" not in noise.params:
+        raise ValueError(
+            f"method 'hoffmann' fits one Normal to the log-loss residuals, which noise "
+            f"'{noise}' does not reduce to; fit it with noise='normal', 'student_t', "
+            "'contaminated' or 'scaled_<input>', or with another method"
+        )
     s = for_platform(jax.default_backend(), s)
     if s.search == "grid":
         grid = _grid_starts(s)
@@ -352,11 +359,8 @@ def hoffmann_runner(law: Law, noise: str, s: Hoffmann) -> Callable:
             "beta": beta,
             "sigma": jnp.broadcast_to(sigma, e.shape),
         }
-        # the Huber fit's noise is one Normal: infinite degrees of freedom, no noisier share
-        if noise == "student_t":
-            draws["nu"] = jnp.full(e.shape, math.inf)
-        if noise == "contaminated":
-            draws["p_bad"] = jnp.zeros(e.shape)
+        # the Huber fit's noise is one Normal: the noise model at its Normal limit
+        draws.update({k: jnp.full(e.shape, v) for k, v in normal_limit.items()})
         return draws, stats
 
     return run

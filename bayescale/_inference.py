@@ -45,6 +45,7 @@ from numpyro.infer.util import initialize_model
 from ._compiled import CompiledCache
 from ._law import Law
 from ._model import build_model
+from ._noise import Noise
 from ._programs import stored_program
 
 if TYPE_CHECKING:  # the method classes load this module: annotations only
@@ -241,7 +242,7 @@ def _laplace_start(potential: Callable, z0: jax.Array, rng_key: jax.Array, num_i
     return jnp.where(good, centre, z0), jnp.where(good, scale, jnp.eye(d))
 
 
-def _affine_runner(law: Law, noise: str, s: NUTS) -> Callable:
+def _affine_runner(law: Law, noise: Noise, s: NUTS) -> Callable:
     """numpyro's NUTS (functional API) on ``z = centre + transform @ w``.
 
     With ``init="laplace"`` the chains start at Laplace draws around the posterior mode and
@@ -351,7 +352,7 @@ def _affine_runner(law: Law, noise: str, s: NUTS) -> Callable:
     return run
 
 
-def _numpyro_runner(law: Law, noise: str, s: NUTS) -> Callable:
+def _numpyro_runner(law: Law, noise: Noise, s: NUTS) -> Callable:
     """numpyro's ``NUTS`` kernel as it is (Stan's shrinkage of the metric, or none)."""
     model = build_model(law, noise)
     total = s.num_warmup + s.num_samples
@@ -432,7 +433,7 @@ def _split_rows(x: dict[str, np.ndarray], y: np.ndarray, mask: np.ndarray):
     return jax.device_put((x, y, mask), sharding)
 
 
-def _compiled_runner(law: Law, noise: str, s: NUTS) -> Callable:
+def _compiled_runner(law: Law, noise: Noise, s: NUTS) -> Callable:
     """The jitted NUTS run for these settings (cached): numpyro's kernel as it is, or
     re-whitened at window ends for ``metric_shrinkage="previous"``."""
 
@@ -447,7 +448,7 @@ def _compiled_runner(law: Law, noise: str, s: NUTS) -> Callable:
 def run_nuts(
     rng_key: jax.Array,
     law: Law,
-    noise: str,
+    noise: Noise,
     x: dict[str, np.ndarray],
     y: np.ndarray,
     settings: NUTS,

@@ -30,6 +30,7 @@ from ._fit import fit
 from ._hierarchical import group_spec
 from ._law import Law
 from ._methods import NUTS, recorded_method
+from ._noise import Noise
 from ._posterior import Posterior
 
 __all__ = ["leave_future_out"]
@@ -53,7 +54,7 @@ def leave_future_out(
     holdout: float = 0.2,
     level: float = 0.9,
     seed: int = 0,
-    noise: str = "normal",
+    noise: Noise | str = "normal",
     flops_per_param_token: float = 6.0,
     discrepancy: Any = "auto",
     **fit_kwargs: Any,

@@ -45,6 +45,7 @@ from jax import lax
 
 from ._approx import _multistart_map, make_target
 from ._law import Law
+from ._noise import Noise
 
 if TYPE_CHECKING:  # the method classes load this module: annotations only
     from ._methods import MAP, ChEES
@@ -52,7 +53,7 @@ if TYPE_CHECKING:  # the method classes load this module: annotations only
 __all__ = ["chees_runner"]
 
 
-def chees_runner(law: Law, noise: str, s: ChEES, approx: MAP) -> Callable:
+def chees_runner(law: Law, noise: Noise, s: ChEES, approx: MAP) -> Callable:
     """``runner(rng_key, x, y, mask) -> (draws, stats)``; draws ``(chain, draw)``; ``approx``
     is the MAP whose mode and curvature set the whitening."""
     import blackjax

@@ -45,7 +45,7 @@ from ._diagnostics import ConvergenceWarning, convergence_tables
 from ._inference import _ROW_BUCKET
 from ._law import Law
 from ._methods import Method, method_of
-from ._model import check_noise
+from ._noise import Noise, noise_of
 from ._posterior import Posterior
 from ._priors import apply_priors
 
@@ -139,7 +139,7 @@ def _counted(method: str, runner: Callable) -> Callable:
     return run
 
 
-def jitted_runner(method: Method, law: Law, noise: str) -> Callable:
+def jitted_runner(method: Method, law: Law, noise: Noise) -> Callable:
     """The jitted runner of ``method`` (:meth:`Method.runner`) on one dataset (cached).
 
     Args:
@@ -158,7 +158,7 @@ def jitted_runner(method: Method, law: Law, noise: str) -> Callable:
 
 
 def _batched(
-    law: Law, noise: str, method: Method, devices: tuple, batch_size: int | None
+    law: Law, noise: Noise, method: Method, devices: tuple, batch_size: int | None
 ) -> Callable:
 
     def build():
@@ -200,7 +200,7 @@ def fit_one(
     clean: pd.DataFrame,
     *,
     seed: int,
-    noise: str,
+    noise: Noise,
 ) -> Posterior:
     """Run ``method`` through its jitted runner on validated data (:func:`bayescale.fit` for
     the methods other than NUTS)."""
@@ -231,7 +231,7 @@ def fit_many(
     *,
     method: Method | str | None = None,
     seed: int = 0,
-    noise: str = "normal",
+    noise: Noise | str = "normal",
     priors: Mapping[str, dist.Distribution] | str | None = None,
     devices: Sequence[jax.Device] | None = None,
     batch_size: int | None = None,
@@ -263,7 +263,8 @@ def fit_many(
             ``method=bs.ChEES()``: its chains take the same number of leapfrog steps, where
             vmapped NUTS waits for the deepest tree of any fit.
         seed: Dataset ``i`` uses ``jax.random.fold_in(PRNGKey(seed), i)``.
-        noise: Noise model (``"normal"``, ``"student_t"``).
+        noise: The noise model, a :class:`~bayescale.Noise` or its name (as in
+            :func:`bayescale.fit`).
         priors: Replacement priors or the name of a prior set, as in :func:`bayescale.fit`.
         devices: Devices to shard over (default ``jax.local_devices()``; with
             ``jax.distributed`` pass ``jax.devices()``).
@@ -294,7 +295,7 @@ def fit_many(
     """
     if not isinstance(law, Law):
         raise TypeError(f"law must be a bayescale.Law, got {type(law).__name__}")
-    check_noise(noise)
+    noise = noise_of(noise)
     if isinstance(datasets, pd.DataFrame) or not len(datasets):
         raise DataError("datasets must be a non-empty list of DataFrames")
     method = method_of(method, **options)

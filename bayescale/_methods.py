@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from ._law import Law
+    from ._noise import Noise
 
 __all__ = [
     "ChEES",
@@ -136,7 +137,7 @@ class Method:
         """The names of this method's settings, in order."""
         return tuple(f.name for f in dataclasses.fields(cls))
 
-    def runner(self, law: Law, noise: str) -> Callable:
+    def runner(self, law: Law, noise: Noise) -> Callable:
         """The pure function ``runner(rng_key, x, y, mask) -> (draws, stats)`` of one padded
         dataset (draws shaped ``(chain, draw)``), traceable: :func:`bayescale.fit_many` vmaps
         it over datasets."""
@@ -242,7 +243,7 @@ class NUTS(Method):
         _one_of(self, "metric_shrinkage", ("previous", "identity"))
         _one_of(self, "init", ("laplace", "uniform"))
 
-    def runner(self, law: Law, noise: str) -> Callable:
+    def runner(self, law: Law, noise: Noise) -> Callable:
         from ._inference import _compiled_runner
 
         s = dataclasses.replace(self._on_one_device(), progress=False)
@@ -317,7 +318,7 @@ class ChEES(Method):
         if self.num_chains < 2:
             raise ValueError("method 'chees' adapts from cross-chain statistics: num_chains >= 2")
 
-    def runner(self, law: Law, noise: str) -> Callable:
+    def runner(self, law: Law, noise: Noise) -> Callable:
         from ._lockstep import chees_runner
 
         return chees_runner(law, noise, self, MAP(num_inits=self.num_inits))
@@ -360,7 +361,7 @@ class MAP(Method):
     max_iter: int = 1000
     tol: float = 1e-6
 
-    def runner(self, law: Law, noise: str) -> Callable:
+    def runner(self, law: Law, noise: Noise) -> Callable:
         from ._approx import map_runner
 
         return map_runner(law, noise, self)
@@ -388,7 +389,7 @@ class Laplace(Method):
     max_iter: int = 1000
     tol: float = 1e-6
 
-    def runner(self, law: Law, noise: str) -> Callable:
+    def runner(self, law: Law, noise: Noise) -> Callable:
         from ._approx import laplace_runner
 
         return laplace_runner(law, noise, self)
@@ -420,7 +421,7 @@ class SVI(Method):
     svi_steps: int = 2000
     svi_lr: float = 0.002
 
-    def runner(self, law: Law, noise: str) -> Callable:
+    def runner(self, law: Law, noise: Noise) -> Callable:
         from ._approx import svi_runner
 
         return svi_runner(law, noise, self)
@@ -508,7 +509,7 @@ class Hoffmann(Method):
                 )
             object.__setattr__(self, "bootstrap_starts", int(self.bootstrap_starts))
 
-    def runner(self, law: Law, noise: str) -> Callable:
+    def runner(self, law: Law, noise: Noise) -> Callable:
         from ._hoffmann import hoffmann_runner
 
         return hoffmann_runner(law, noise, self)

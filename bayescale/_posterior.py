@@ -30,7 +30,8 @@ from ._data import (
 from ._diagnostics import ConvergenceWarning, check_draws, convergence_table
 from ._law import Law
 from ._methods import METHODS, NUTS, method_of, recorded_method
-from ._model import OBS_SITE, build_model, noise_params
+from ._model import OBS_SITE, build_model
+from ._noise import Noise, noise_of
 
 __all__ = ["Posterior", "load", "FORMAT_VERSION"]
 
@@ -206,7 +207,8 @@ class Posterior:
 
     Attributes:
         law: The fitted law.
-        noise: The noise model (``"normal"``, ``"student_t"``).
+        noise: The noise model, a :class:`~bayescale.Noise` (``bs.Normal()``, ...; a name
+            given here is read into its value); ``str(post.noise)`` is its name.
         data: The validated data (the law's inputs and target) the fit conditioned on. Each
             access returns a copy (no values copied under pandas' copy-on-write), so changing
             it leaves the fit as it is.
@@ -226,7 +228,7 @@ class Posterior:
     """
 
     law: Law
-    noise: str
+    noise: Noise
     data: pd.DataFrame
     draws: Mapping[str, np.ndarray]
     stats: Mapping[str, np.ndarray]
@@ -242,6 +244,7 @@ class Posterior:
         object.__setattr__(self, "stats", _frozen_arrays(self.stats))
         object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
         object.__setattr__(self, "problems", tuple(self.problems))
+        object.__setattr__(self, "noise", noise_of(self.noise))
         from ._discrepancy import check_discrepancy
 
         check_discrepancy(self.discrepancy)
@@ -277,7 +280,7 @@ class Posterior:
         """Published parameters shaped ``(chain, draw)``, then the noise parameters."""
         theta = {k: jnp.asarray(self.draws[k]) for k in self.law.param_names}
         out = {k: np.asarray(v) for k, v in self.law.to_published(theta).items()}
-        out.update({k: self.draws[k] for k in noise_params(self.noise)})
+        out.update({k: self.draws[k] for k in self.noise.params})
         return out
 
     @property
@@ -873,7 +876,7 @@ class Posterior:
             raise ValueError(f"law {self.law.name!r} is not grouped; for_group needs a grouped law")
         check_seed(seed)
         base, draws = group_draws(self.law, self.draws, group, rng_key=jax.random.PRNGKey(seed))
-        draws.update({k: self.draws[k] for k in noise_params(self.noise)})
+        draws.update({k: self.draws[k] for k in self.noise.params})
         data = self.data
         if group is not None:
             data = data[data[spec.column].to_numpy() == spec.code(group)]
@@ -995,7 +998,7 @@ class Posterior:
         attrs = {
             "bayescale_format": FORMAT_VERSION,
             "law": self.law.name,
-            "noise": self.noise,
+            "noise": self.noise.name,
             "method": self.method,
             "seed": self.seed,
             "settings": json.dumps(dict(self.settings)),
@@ -1053,6 +1056,19 @@ class Posterior:
         # buffer is freed (from a traceback's frame) crashes the interpreter
         with buffer.getbuffer() as contents:
             write_atomic(target, contents)
+        # this machine remembers the file's verdict, so loading it needs no re-diagnosis
+        names = (*self.law.param_names, *self.noise.params)
+        draws = {k: self.draws[k] for k in names}
+        _diagnosed(
+            tree.attrs,
+            self.law,
+            self.noise,
+            self.method,
+            self.settings,
+            draws,
+            dict(self.stats),
+            self.data,
+        )
 
     # ----------------------------------------------------------------- display
     def __repr__(self) -> str:
@@ -1346,7 +1362,7 @@ def _neutral_stats(name: str, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _diagnose(
-    law: Law, noise: str, method: str, settings: Mapping[str, Any], draws, stats
+    law: Law, noise: Noise, method: str, settings: Mapping[str, Any], draws, stats
 ) -> tuple[str, ...]:
     """The problems of a fit, recomputed from its draws and sampler statistics: the
     per-method checks of the fit (:meth:`bayescale.Method.problems`), and for NUTS the checks
@@ -1371,6 +1387,29 @@ def _diagnose(
     if isinstance(options, NUTS):
         problems += check_draws(law, noise, draws, stats, warn=False)
     return tuple(problems)
+
+
+def _diagnosed(
+    attrs: Mapping[str, Any],
+    law: Law,
+    noise: Noise,
+    method: str,
+    settings: Mapping[str, Any],
+    draws: Mapping[str, np.ndarray],
+    stats: Mapping[str, np.ndarray],
+    data: pd.DataFrame,
+) -> tuple[str, ...]:
+    """:func:`_diagnose`'s verdict of a stored fit, remembered by this machine for exactly
+    these values and this version of bayescale (:mod:`bayescale._verdicts`)."""
+    from ._verdicts import remember, remembered, verdict_key
+
+    columns = {k: data[k].to_numpy() for k in (*law.inputs, law.target)}
+    key = verdict_key(attrs, draws, stats, columns)
+    problems = remembered(key)
+    if problems is None:
+        problems = _diagnose(law, noise, method, settings, draws, stats)
+        remember(key, problems)
+    return problems
 
 
 def _checked_draws(kind: str, arrays: Mapping[str, np.ndarray], shape=None) -> tuple[int, int]:
@@ -1416,9 +1455,9 @@ def _checked_data(law: Law, data: pd.DataFrame) -> None:
 
 def _from_tree(tree, attrs, law: Law) -> Posterior:
     """The Posterior stored in an opened bayescale file (see :func:`load`), read into memory."""
-    noise = attrs["noise"]
+    noise = noise_of(attrs["noise"])
     posterior = tree["posterior"].to_dataset()
-    draws = {k: posterior[k].to_numpy() for k in (*law.param_names, *noise_params(noise))}
+    draws = {k: posterior[k].to_numpy() for k in (*law.param_names, *noise.params)}
     stats = {}
     if "sample_stats" in tree.children:
         ss = tree["sample_stats"].to_dataset()
@@ -1439,9 +1478,10 @@ def _from_tree(tree, attrs, law: Law) -> Posterior:
     _checked_draws("sampler statistic", {k: stats[k] for k in stats if k not in per_fit}, shape)
     _checked_draws("sampler statistic", per_fit, (1, 1))
     _checked_data(law, data)
-    # The verdict is recomputed from the draws: a file cannot vouch for itself. Problems the
-    # file records beyond those (checks of the fit that need more than the draws) are kept.
-    problems = _diagnose(law, noise, method, settings, draws, stats)
+    # The verdict is recomputed from the draws (or remembered by this machine for these very
+    # values): a file cannot vouch for itself. Problems the file records beyond those (checks
+    # of the fit that need more than the draws) are kept.
+    problems = _diagnosed(attrs, law, noise, method, settings, draws, stats, data)
     if "problems" in attrs:
         stored = json.loads(attrs["problems"])
         if not (isinstance(stored, list) and all(isinstance(p, str) for p in stored)):

@@ -27,8 +27,9 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from ._compiled import CompiledCache
 from ._files import write_atomic
 from ._law import Law
+from ._noise import Noise
 
-__all__ = ["stored_program"]
+__all__ = ["cache_folder", "stored_program"]
 
 _FOLDER = "bayescale-programs"
 _LOADED = CompiledCache()
@@ -54,13 +55,18 @@ def _is_catalog_law(law: Law) -> bool:
     return getattr(models, law.name, None) is law
 
 
-def _folder() -> str | None:
-    """The stored programs' folder inside the compilation cache's, or None when it is off."""
+def cache_folder(name: str) -> str | None:
+    """The folder ``name`` inside the compilation cache's, or None when the cache is off."""
     cache = jax.config.jax_compilation_cache_dir
-    return os.path.join(cache, _FOLDER) if cache else None
+    return os.path.join(cache, name) if cache else None
 
 
-def _key(law: Law, noise: str, settings: Any, args: tuple) -> str:
+def _folder() -> str | None:
+    """The stored programs' folder, or None when the compilation cache is off."""
+    return cache_folder(_FOLDER)
+
+
+def _key(law: Law, noise: Noise, settings: Any, args: tuple) -> str:
     import jaxlib
 
     leaves = jax.tree.leaves(args)
@@ -72,7 +78,7 @@ def _key(law: Law, noise: str, settings: Any, args: tuple) -> str:
         str(len(jax.local_devices())),
         str(jax.config.jax_enable_x64),
         law.name,
-        noise,
+        repr(noise),
         repr(dataclasses.astuple(settings)),
         repr([(np.shape(a), str(np.asarray(a).dtype)) for a in leaves]),
         str(jax.tree.structure(args)),
@@ -88,11 +94,11 @@ def _callable(exported) -> Callable:
 
 
 def stored_program(
-    law: Law, noise: str, settings: Any, jitted: Callable, args: tuple
+    law: Law, noise: Noise, settings: Any, jitted: Callable, args: tuple
 ) -> Callable | None:
     """``jitted`` as a program stored on disk, ready to call on ``args``; None where programs
-    are not stored (the compilation cache is off, a law outside the catalog, a progress bar,
-    whose host callback cannot be serialised, or rows split over devices).
+    are not stored (the compilation cache is off, a law or noise model outside bayescale, a
+    progress bar, whose host callback cannot be serialised, or rows split over devices).
 
     The first call exports ``jitted`` (tracing it, as a plain call would) and writes it
     atomically; later processes read it. A file that cannot be read is exported again.
@@ -103,6 +109,7 @@ def stored_program(
         or getattr(settings, "progress", False)
         or getattr(settings, "chain_method", "") == "split_rows"
         or not _is_catalog_law(law)
+        or type(noise).__module__ != Noise.__module__  # its code is not in the digest
     ):
         return None
     try:  # jax.export serialises with flatbuffers (a bayescale dependency; checked anyway)

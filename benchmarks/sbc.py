@@ -41,7 +41,7 @@ import pandas as pd
 from scipy import stats
 
 import bayescale as bs
-from bayescale._model import build_model, noise_params
+from bayescale._model import build_model
 
 TESTS = pathlib.Path(__file__).resolve().parent.parent / "tests"
 
@@ -154,7 +154,7 @@ def run_sbc(
     prior = Predictive(model, num_samples=replicates)(
         jax.random.PRNGKey(seed), {k: np.asarray(v, np.float64) for k, v in x.items()}
     )
-    params = (*law.param_names, *noise_params(noise))
+    params = (*law.param_names, *bs.noise_of(noise).params)
     truths, thinned, failed, skipped = [], [], 0, 0
     for r in range(replicates):
         y = np.asarray(prior["obs"][r])

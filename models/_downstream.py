@@ -2,11 +2,11 @@ r"""Downstream accuracy laws: emergence (sigmoid in log-compute or in loss), exa
 
 All laws here predict an accuracy in [0, 1] (target column ``"accuracy"``) and work on the
 logit scale (``link="logit"``: ``mean_fn`` returns ``logit E[accuracy]``). Fit them with an
-accuracy noise model: ``noise="beta"`` (number of questions unknown; 0 < accuracy < 1), or a
-binomial one when the benchmark's size is known, ``noise=bayescale.binomial_noise(2000)``
+accuracy noise model: ``noise=bayescale.Beta()`` (number of questions unknown; 0 < accuracy <
+1), or a binomial one when the benchmark's size is known, ``noise=bayescale.Binomial(2000)``
 (``"binomial_2000"``) or, across heterogeneous models, the overdispersed
-``bayescale.binomial_noise(2000, overdispersed=True)`` (``"beta_binomial_2000"``), which also
-accepts accuracies of exactly 0 and 1.
+``bayescale.BetaBinomial(2000)`` (``"beta_binomial_2000"``), which also accepts accuracies of
+exactly 0 and 1.
 
 - :data:`emergence` — ``acc = floor + (ceil - floor) sigmoid(k (log C - c))``: a jump in
   log-compute (the "emergent ability" reading).

@@ -28,7 +28,6 @@ from numpyro.handlers import seed, substitute
 from scipy.optimize import minimize_scalar
 
 import bayescale as bs
-from bayescale._model import NOISE_MODELS
 
 P = PUBLISHED_DATA_CONSTRAINED
 
@@ -141,7 +140,7 @@ def test_bundled_datasets_are_raw_counts_with_provenance():
 # ----------------------------------------------------------------------------- noise models
 def _dist(noise, loc, sigma=0.3):
     with seed(rng_seed=0), substitute(data={"sigma": sigma}):
-        return NOISE_MODELS[noise][0](jnp.asarray(loc), "logit")
+        return bs.noise_of(noise).likelihood(jnp.asarray(loc), "logit")
 
 
 def test_beta_noise_matches_scipy_and_has_logit_scale_dispersion():
@@ -163,7 +162,7 @@ def test_student_t_noise_on_log_loss_is_the_t_density_of_log_y_with_its_jacobian
     """noise="student_t" with the log link: log p(y) = log t_nu(log y; loc, sigma) - log y."""
     loc, y, sigma, nu = np.array([0.5, 0.7, 1.0]), np.array([1.7, 2.1, 2.6]), 0.02, 3.5
     with seed(rng_seed=0), substitute(data={"sigma": sigma, "nu": nu}):
-        likelihood = NOISE_MODELS["student_t"][0](jnp.asarray(loc), "log")
+        likelihood = bs.StudentT().likelihood(jnp.asarray(loc), "log")
     np.testing.assert_allclose(
         likelihood.log_prob(y),
         st.t.logpdf(np.log(y), nu, loc=loc, scale=sigma) - np.log(y),
@@ -191,10 +190,14 @@ def test_binomial_noise_is_the_count_likelihood_on_the_accuracy_scale():
         )
     s = np.asarray(_dist("binomial_1000", loc).sample(jax.random.PRNGKey(1), (5,)))
     np.testing.assert_allclose(s * 1000, np.round(s * 1000), atol=1e-9)
-    assert bs.binomial_noise(57) == "binomial_57" and "binomial_57" in NOISE_MODELS
-    assert bs.binomial_noise(57, overdispersed=True) == "beta_binomial_57"
-    with pytest.raises(ValueError, match="positive integer"):
-        bs.binomial_noise(2.5)
+    # any size, by value or by name; no registry to fill first
+    assert bs.binomial_noise(57) == bs.Binomial(57) == bs.noise_of("binomial_57")
+    assert bs.binomial_noise(57, overdispersed=True).name == "beta_binomial_57"
+    assert bs.BetaBinomial(57) != bs.Binomial(57)
+    assert bs.Binomial(57).counts and not bs.Binomial(57).location
+    for bad in (2.5, 0, True):
+        with pytest.raises(ValueError, match="n must be a positive integer"):
+            bs.Binomial(bad)
 
 
 def test_exact_match_length_is_absorbed_by_the_per_token_scales():

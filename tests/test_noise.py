@@ -3,9 +3,12 @@ seed random effects."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import numpy as np
 import numpyro
+import numpyro.distributions as dist
 import pandas as pd
 import pytest
 from bayescale.models import chinchilla
@@ -14,7 +17,8 @@ from scipy import stats
 
 import bayescale as bs
 from bayescale._discrepancy import _widened_log_prob
-from bayescale._model import NOISE_MODELS, ContaminatedNormal, UndertrainedNormal, build_model
+from bayescale._model import build_model
+from bayescale._noise import ContaminatedNormal, UndertrainedNormal
 
 SMALL = {"num_warmup": 400, "num_samples": 400}
 TRUTH = {"log_E": np.log(1.8), "log_A0": np.log(0.25), "log_B0": np.log(0.30)}
@@ -172,9 +176,9 @@ def test_contaminated_fit_is_not_dragged_by_noisy_runs():
 
 
 # ------------------------------------------------------------------ scale-dependent variance
-def test_scaled_noise_registered_and_prior_predictive_scatter_grows():
-    assert {"scaled_N", "scaled_D", "scaled_C"} <= set(NOISE_MODELS)
-    assert bs.scaled_noise("U") == "scaled_U"
+def test_scaled_noise_by_name_and_prior_predictive_scatter_grows():
+    assert bs.scaled_noise("U") == bs.ScaledNormal("U") == bs.noise_of("scaled_U")
+    assert bs.ScaledNormal("U").name == "scaled_U"
     model = build_model(chinchilla, "scaled_N")
     x = {"N": np.array([1e7, 1e11] * 2000), "D": np.full(4000, 2e10)}
     # condition on sigma = 0.02 and slope -0.2: sd of log y is 0.02 * (N/1e9)^-0.2
@@ -259,3 +263,96 @@ def test_student_t_is_stable_when_the_worst_points_are_kept():
     print(shift)
     assert max(shift["student_t"].values()) < 1.0, shift
     assert max(shift["normal"].values()) > 2.0 * max(shift["student_t"].values()), shift
+
+
+# ------------------------------------------------------------------ noise models as values
+VALUES = [
+    bs.Normal(),
+    bs.StudentT(),
+    bs.StudentT(df=4),
+    bs.Contaminated(),
+    bs.Contaminated(bad_scale=3),
+    bs.Undertrained(),
+    bs.ScaledNormal("D"),
+    bs.Beta(),
+    bs.Binomial(57),
+    bs.BetaBinomial(57),
+]
+
+
+def test_noise_values_are_equal_by_value_and_read_back_from_their_names():
+    for value in VALUES:
+        again = bs.noise_of(value.name)
+        assert again == value and hash(again) == hash(value) and str(value) == value.name
+        assert bs.noise_of(value) is value
+    assert len({v.name for v in VALUES}) == len(set(VALUES)) == len(VALUES)
+    assert bs.StudentT(df=4).name == "student_t_4" and bs.StudentT(df=4).params == ("sigma",)
+    assert bs.StudentT().params == ("sigma", "nu")
+    assert [v.location for v in VALUES].count(False) == 3  # Beta and the two count models
+    with pytest.raises(ValueError, match="unknown noise model 'gaussian'.*binomial_<n>"):
+        bs.noise_of("gaussian")
+    with pytest.raises(ValueError, match="unknown noise model 'student_t_-1'"):
+        bs.noise_of("student_t_-1")
+
+
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: bs.StudentT(df=0), "StudentT: df must be a positive finite number, got 0"),
+        (lambda: bs.StudentT(df=np.inf), "df must be a positive finite number"),
+        (lambda: bs.Contaminated(bad_scale=0.5), "bad_scale must exceed 1"),
+        (lambda: bs.Binomial(2.5), "Binomial: n must be a positive integer, got 2.5"),
+        (lambda: bs.ScaledNormal("log N"), "input must be the name of one of the law's inputs"),
+    ],
+)
+def test_noise_settings_are_checked_when_the_value_is_made(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_fixed_df_student_t_is_the_t_density_and_survives_save_and_load(tmp_path):
+    loc, y, sigma = np.array([0.5, 0.7]), np.array([1.7, 2.1]), 0.02
+    noise = bs.StudentT(df=4)
+    lp = noise.distribution(loc, "log", {"sigma": sigma}).log_prob(y)
+    expected = stats.t.logpdf(np.log(y), 4.0, loc=loc, scale=sigma) - np.log(y)
+    np.testing.assert_allclose(lp, expected, rtol=1e-10)
+    rng = np.random.default_rng(3)
+    N, D, mu = _ladder(rng, 60)
+    df = pd.DataFrame({"N": N, "D": D, "loss": np.exp(mu + 0.01 * rng.standard_t(4, 60))})
+    post = bs.fit(chinchilla, df, noise=noise, method=bs.Laplace(), seed=0)
+    assert post.noise == noise and "nu" not in post.draws
+    post.save(tmp_path / "t4.nc")
+    back = bs.load(tmp_path / "t4.nc")
+    assert back.noise == bs.StudentT(df=4.0)
+    np.testing.assert_array_equal(back.draws["sigma"], post.draws["sigma"])
+
+
+@dataclasses.dataclass(frozen=True)
+class _LogisticNoise(bs.Noise):
+    """A noise model written outside bayescale: logistic on log-loss."""
+
+    @property
+    def name(self) -> str:
+        return "logistic_test"
+
+    def priors(self):
+        return {"sigma": dist.HalfNormal(0.1)}
+
+    def distribution(self, loc, link, theta, x=None):
+        base = dist.Logistic(loc, theta["sigma"])
+        return dist.TransformedDistribution(base, dist.transforms.ExpTransform())
+
+
+def test_a_noise_model_written_by_a_user_fits_and_forecasts():
+    """A subclass of bs.Noise needs no registration: the fit recovers its scale (truth 0.006,
+    within 4 posterior sd) and forecasts draw from it."""
+    rng = np.random.default_rng(11)
+    N, D, mu = _ladder(rng, 80)
+    df = pd.DataFrame({"N": N, "D": D, "loss": np.exp(mu + rng.logistic(0.0, 0.006, 80))})
+    post = bs.fit(chinchilla, df, noise=_LogisticNoise(), method=bs.Laplace(), seed=0)
+    s = np.asarray(post.draws["sigma"]).ravel()
+    assert abs(np.median(s) - 0.006) < 4 * s.std(), (np.median(s), s.std())
+    fc = post.with_discrepancy(None).forecast(N=1e9, D=2e10, level=0.9)
+    assert float(fc["pred_lower"].iloc[0]) < float(fc["pred_upper"].iloc[0])
+    with pytest.raises(ValueError, match="noise 'logistic_test' does not reduce to"):
+        bs.fit(chinchilla, df, noise=_LogisticNoise(), method="hoffmann")

@@ -383,6 +383,28 @@ def test_load_recomputes_the_verdict_from_the_draws(epoch, tmp_path):
     assert bs.load(tmp_path / "extra.nc").problems == extra.problems
 
 
+def test_a_verdict_is_remembered_by_the_machine_that_computed_it(epoch, tmp_path, monkeypatch):
+    """Loading a file this machine saved re-diagnoses nothing (no ArviZ, no prior moments): the
+    verdict is kept under a digest of the file's values and bayescale's code, not in the file.
+    A file changed in one value is diagnosed again (then remembered); with the cache off every
+    load diagnoses."""
+    from bayescale import _posterior, _verdicts
+
+    good = synthetic_posterior(epoch)
+    good.save(tmp_path / "good.nc")
+    calls = []
+    real = _posterior._diagnose
+    monkeypatch.setattr(_posterior, "_diagnose", lambda *a: calls.append(1) or real(*a))
+    assert bs.load(tmp_path / "good.nc").ok and calls == []
+    nudged = tmp_path / "nudged.nc"  # one value changed in its last bits (unique to this test)
+    nudge = {"alpha": lambda a: a * (1 + 2.0**-40)}
+    _rewrite(tmp_path / "good.nc", nudged, lambda t: _edit_group(t, "posterior", **nudge))
+    assert bs.load(nudged).ok and calls == [1]
+    assert bs.load(nudged).ok and calls == [1]
+    monkeypatch.setattr(_verdicts, "cache_folder", lambda name: None)
+    assert bs.load(tmp_path / "good.nc").ok and calls == [1, 1]
+
+
 @pytest.mark.parametrize(
     "group, var, change, match",
     [
