@@ -209,7 +209,31 @@ class StudentT(Noise):
         return {"nu": math.inf} if self.df is None else None
 
 
-class ContaminatedNormal(dist.Distribution):
+class _TwoComponentNormal(dist.Distribution):
+    """A Normal at ``loc`` with scale ``scale`` that, for a share ``p`` of runs, is replaced by
+    a second component set by one more positive argument, named by ``_second`` (the
+    subclasses' public field name)."""
+
+    support = dist.constraints.real
+    _second: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.arg_constraints = {
+            "loc": dist.constraints.real,
+            "scale": dist.constraints.positive,
+            "p": dist.constraints.unit_interval,
+            cls._second: dist.constraints.positive,
+        }
+        cls.reparametrized_params = ["loc", "scale", cls._second]
+
+    def __init__(self, loc, scale, p, second, *, validate_args=None):
+        self.loc, self.scale, self.p, second = jnp.broadcast_arrays(loc, scale, p, second)
+        setattr(self, self._second, second)
+        super().__init__(batch_shape=jnp.shape(self.loc), validate_args=validate_args)
+
+
+class ContaminatedNormal(_TwoComponentNormal):
     r"""Tukey's contaminated Normal: a run scatters by :math:`\sigma` with probability
     :math:`1 - p` and by a broader :math:`\tau` with probability :math:`p`.
 
@@ -226,20 +250,7 @@ class ContaminatedNormal(dist.Distribution):
         Box & Tiao (1968), A Bayesian approach to some outlier problems, Biometrika 55(1).
     """
 
-    support = dist.constraints.real
-    arg_constraints = {
-        "loc": dist.constraints.real,
-        "scale": dist.constraints.positive,
-        "p": dist.constraints.unit_interval,
-        "bad_scale": dist.constraints.positive,
-    }
-    reparametrized_params = ["loc", "scale", "bad_scale"]
-
-    def __init__(self, loc, scale, p, bad_scale, *, validate_args=None):
-        self.loc, self.scale, self.p, self.bad_scale = jnp.broadcast_arrays(
-            loc, scale, p, bad_scale
-        )
-        super().__init__(batch_shape=jnp.shape(self.loc), validate_args=validate_args)
+    _second = "bad_scale"
 
     def sample(self, key, sample_shape=()):
         k_bad, k_z = jax.random.split(key)
@@ -320,7 +331,7 @@ class Contaminated(Noise):
         return {"p_bad": 0.0}
 
 
-class UndertrainedNormal(dist.Distribution):
+class UndertrainedNormal(_TwoComponentNormal):
     r"""Normal noise plus, with probability ``p``, a one-sided exponential excess.
 
     .. math::
@@ -339,18 +350,7 @@ class UndertrainedNormal(dist.Distribution):
         Anal. Chem. 44(11).
     """
 
-    support = dist.constraints.real
-    arg_constraints = {
-        "loc": dist.constraints.real,
-        "scale": dist.constraints.positive,
-        "p": dist.constraints.unit_interval,
-        "excess": dist.constraints.positive,
-    }
-    reparametrized_params = ["loc", "scale", "excess"]
-
-    def __init__(self, loc, scale, p, excess, *, validate_args=None):
-        self.loc, self.scale, self.p, self.excess = jnp.broadcast_arrays(loc, scale, p, excess)
-        super().__init__(batch_shape=jnp.shape(self.loc), validate_args=validate_args)
+    _second = "excess"
 
     def sample(self, key, sample_shape=()):
         k1, k2, k3 = jax.random.split(key, 3)
