@@ -62,6 +62,8 @@ __version__ = "0.1.0"
 # public name -> the module that defines it (a submodule of bayescale, relative)
 _PUBLIC: dict[str, str] = {
     "allocate_data_constrained": ".models._data_constrained",
+    "BayescaleError": "._errors",
+    "BayescaleWarning": "._errors",
     "Beta": "._noise",
     "BetaBinomial": "._noise",
     "Binomial": "._noise",
@@ -71,10 +73,11 @@ _PUBLIC: dict[str, str] = {
     "compare": "._compare",
     "compare_allocations": "._plan",
     "Comparison": "._compare",
+    "ComputationError": "._errors",
     "Contaminated": "._noise",
     "ConvergenceWarning": "._diagnostics",
     "cost": "._plan",
-    "DataError": "._data",
+    "DataError": "._errors",
     "DataWarning": "._data",
     "Discrepancy": "._discrepancy",
     "effective_multiplier": "._hierarchical",
@@ -87,6 +90,8 @@ _PUBLIC: dict[str, str] = {
     "hierarchical": "._hierarchical",
     "Hoffmann": "._methods",
     "information_gain": "._next_runs",
+    "InvalidTypeError": "._errors",
+    "InvalidValueError": "._errors",
     "isoflop_allocation": "._plan",
     "isoflop_minima": "._plan",
     "Laplace": "._methods",
@@ -118,6 +123,7 @@ _PUBLIC: dict[str, str] = {
     "StudentT": "._noise",
     "SVI": "._methods",
     "Undertrained": "._noise",
+    "UnknownNameError": "._errors",
     "validate": "._data",
 }
 # submodules; plot imports matplotlib
@@ -125,6 +131,8 @@ _SUBMODULES = ("datasets", "models", "plot")
 
 __all__ = [
     "allocate_data_constrained",
+    "BayescaleError",
+    "BayescaleWarning",
     "Beta",
     "BetaBinomial",
     "Binomial",
@@ -134,6 +142,7 @@ __all__ = [
     "compare",
     "compare_allocations",
     "Comparison",
+    "ComputationError",
     "Contaminated",
     "ConvergenceWarning",
     "cost",
@@ -151,6 +160,8 @@ __all__ = [
     "hierarchical",
     "Hoffmann",
     "information_gain",
+    "InvalidTypeError",
+    "InvalidValueError",
     "isoflop_allocation",
     "isoflop_minima",
     "Laplace",
@@ -184,6 +195,7 @@ __all__ = [
     "StudentT",
     "SVI",
     "Undertrained",
+    "UnknownNameError",
     "validate",
 ]
 
@@ -192,12 +204,18 @@ _engine_ready = False
 # compilation cache) for the first name that needs it, so ``bayescale laws`` answers in a second.
 _WITHOUT_ENGINE = frozenset(
     {
+        "BayescaleError",
+        "BayescaleWarning",
         "ChEES",
+        "ComputationError",
         "cost",
+        "DataError",
         "datasets",
         "HARDWARE",
         "Hardware",
         "Hoffmann",
+        "InvalidTypeError",
+        "InvalidValueError",
         "isoflop_allocation",
         "isoflop_minima",
         "Laplace",
@@ -209,6 +227,7 @@ _WITHOUT_ENGINE = frozenset(
         "NUTS",
         "Parameter",
         "SVI",
+        "UnknownNameError",
     }
 )
 
@@ -248,9 +267,18 @@ if TYPE_CHECKING:  # what static tools see
     from . import datasets, models, plot
     from ._catalog import laws
     from ._compare import Comparison, ParetoKWarning, compare
-    from ._data import DataError, DataWarning, read_table, validate
+    from ._data import DataWarning, read_table, validate
     from ._diagnostics import ConvergenceWarning, PriorWarning
     from ._discrepancy import Discrepancy
+    from ._errors import (
+        BayescaleError,
+        BayescaleWarning,
+        ComputationError,
+        DataError,
+        InvalidTypeError,
+        InvalidValueError,
+        UnknownNameError,
+    )
     from ._evidence import Evidence, SmcSettings, log_evidence, prior_sensitivity
     from ._fit import fit
     from ._hierarchical import effective_multiplier, hierarchical

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from jax import lax
 from jaxtyping import Array, Float
 
+from ._errors import InvalidValueError
 from ._law import Law
 
 __all__ = [
@@ -64,13 +65,13 @@ def check_nd(
         from ._hierarchical import group_spec
 
         if group_spec(law) is not None:
-            raise ValueError(f"law {law.name!r} is grouped: {grouped}")
+            raise InvalidValueError(f"law {law.name!r} is grouped: {grouped}")
     inputs = set(law.inputs)
     if not {"N", "D"} <= inputs or (only_nd and len(inputs) != 2):
-        raise ValueError(f"{need}; law {law.name!r} has inputs {list(law.inputs)}")
+        raise InvalidValueError(f"{need}; law {law.name!r} has inputs {list(law.inputs)}")
     if log_link and law.link != "log":
         # The optimum and the target comparison below read mean_fn as the log of the loss.
-        raise ValueError(
+        raise InvalidValueError(
             f"allocation minimises a positive loss modelled on the log scale (link='log'); "
             f"law {law.name!r} has link {law.link!r}"
         )

@@ -3,12 +3,14 @@ compare | plot``.
 
 Exit codes: 0 success; 1 the fit finished but failed its convergence diagnostics (``fit``), or
 the saved fit did (``forecast``, ``allocate``, ``plot``: no numbers or image unless
-``--force``); 2 a user error (bad arguments or data, a file that cannot be written), reported
-in one line without a traceback; 3 an internal error (a bug: the traceback is printed, please
-report it); 130 interrupted (Ctrl-C): one line, and no file written or replaced after the
-interrupt. Arguments and the output path are checked before any sampling. When the reader of
-stdout goes away (``bayescale laws | head -1``), the command stops quietly with 141 (128 +
-SIGPIPE, as a shell reports for tools killed by a broken pipe).
+``--force``), or a computation on a fit ran and did not succeed (a
+:class:`~bayescale.ComputationError`); 2 a user error (any other
+:class:`~bayescale.BayescaleError`: bad arguments or data; or a file that cannot be read or
+written), reported in one line without a traceback; 3 an internal error (anything else: a bug;
+the traceback is printed, please report it); 130 interrupted (Ctrl-C): one line, and no file
+written or replaced after the interrupt. Arguments and the output path are checked before any
+sampling. When the reader of stdout goes away (``bayescale laws | head -1``), the command stops
+quietly with 141 (128 + SIGPIPE, as a shell reports for tools killed by a broken pipe).
 
 Files are written whole or not at all (:mod:`bayescale._files`): an interrupted, killed or
 failed write leaves the previous file as it was.
@@ -21,7 +23,6 @@ import contextlib
 import json
 import math
 import os
-import re
 import signal
 import sys
 import threading
@@ -29,6 +30,7 @@ import traceback
 import warnings
 from typing import TYPE_CHECKING
 
+from ._errors import BayescaleError, ComputationError, DataError, InvalidValueError
 from ._methods import DEFAULT_METHOD, method_of
 from ._methods import METHODS as _METHODS
 
@@ -103,7 +105,7 @@ def _law(name: str):
 
     law = getattr(bs.models, name, None)
     if not isinstance(law, bs.Law):
-        raise ValueError(f"unknown law {name!r}; run `bayescale laws` for the catalog")
+        raise InvalidValueError(f"unknown law {name!r}; run `bayescale laws` for the catalog")
     return law
 
 
@@ -121,7 +123,7 @@ def _load(path: str):
     import bayescale as bs
 
     if not os.path.exists(path):
-        raise ValueError(f"{path}: no such file (a netCDF fit written by `bayescale fit`)")
+        raise InvalidValueError(f"{path}: no such file (a netCDF fit written by `bayescale fit`)")
     return bs.load(path)
 
 
@@ -301,7 +303,7 @@ def _check_out_file(path: str, data: str) -> None:
     target = check_target(path, what="--out")
     with contextlib.suppress(OSError):
         if os.path.abspath(target) == os.path.abspath(data) or os.path.samefile(target, data):
-            raise ValueError(
+            raise InvalidValueError(
                 f"--out {path!r} is the input table {data!r}: writing the fit there would "
                 "destroy the data; name another file, e.g. fit.nc"
             )
@@ -316,7 +318,7 @@ def _table_options(args) -> dict:
         for spec in getattr(args, flag) or []:
             for name, value in spec:
                 if name in values:
-                    raise ValueError(f"--{flag} names column {name!r} twice")
+                    raise InvalidValueError(f"--{flag} names column {name!r} twice")
                 values[name] = value
         options[key] = values
     return options
@@ -356,7 +358,7 @@ def cmd_fit(args) -> int:
     if not args.json:
         print(f"\nPosterior written to {args.out}")
     for note in post.notes:  # refits after a failed diagnostic, influential rows
-        note = _cli_phrasing(note).replace("noise='student_t'", "--noise student_t")
+        note = note.replace("noise='student_t'", "--noise student_t")
         if "row(s)" in note:  # rows as read_table numbers them, from 0
             note += f" (row r is line r + 2 of {args.data})"
         print(f"NOTE: {note}", file=sys.stderr)
@@ -375,7 +377,7 @@ def _method_settings(args) -> dict:
             continue
         if name not in names:
             have = [f for n, f in SAMPLER_OPTIONS.items() if n in names]
-            raise ValueError(
+            raise InvalidValueError(
                 f"{flag} does not apply to --method {args.method}"
                 + (f" (its options: {', '.join(have)})" if have else " (it has no sampler options)")
             )
@@ -391,9 +393,11 @@ def _group_columns(spec: str | None) -> list[str] | None:
         return None
     names = [name.strip() for name in spec.split(",")]
     if not all(names):
-        raise ValueError(f"--groups {spec!r}: expected column names like family or family,size")
+        raise InvalidValueError(
+            f"--groups {spec!r}: expected column names like family or family,size"
+        )
     if len(set(names)) != len(names):
-        raise ValueError(f"--groups {spec!r} names a column twice")
+        raise InvalidValueError(f"--groups {spec!r} names a column twice")
     return names
 
 
@@ -405,14 +409,14 @@ def _with_group_columns(data: pd.DataFrame, path: str, groups: list[str]) -> pd.
     raw = read_table(path)  # as read: the labels may be text
     missing = [g for g in groups if g not in raw.columns]
     if missing:
-        raise ValueError(
+        raise InvalidValueError(
             f"--groups: no column(s) {missing} in {path}; its columns are {list(raw.columns)}"
         )
     labels = raw.loc[data.index, groups]
     empty = labels.isna().any(axis=1)
     if empty.any():
         rows = list(labels.index[empty][:5])
-        raise ValueError(
+        raise InvalidValueError(
             f"--groups: {int(empty.sum())} row(s) of {path} have no group label, e.g. row(s) "
             f"{rows} (row r is line r + 2 of the file); fill them in or drop those rows"
         )
@@ -432,20 +436,22 @@ def _parse_points(specs: list[str], inputs: list[str]) -> dict[str, list[float]]
             key, sep, value = item.partition("=")
             key = key.strip()
             if not sep or not key:
-                raise ValueError(
+                raise InvalidValueError(
                     f"{where}: expected NAME=VALUE pairs like N=70e9,D=1.4e12; got {item!r}"
                 )
             if key not in inputs:
-                raise ValueError(f"{where}: unknown input {key!r}; the law's inputs are {inputs}")
+                raise InvalidValueError(
+                    f"{where}: unknown input {key!r}; the law's inputs are {inputs}"
+                )
             if key in point:
-                raise ValueError(f"{where}: input {key!r} given twice")
+                raise InvalidValueError(f"{where}: input {key!r} given twice")
             try:
                 point[key] = float(value)
             except ValueError:
-                raise ValueError(f"{where}: {key}={value!r} is not a number") from None
+                raise InvalidValueError(f"{where}: {key}={value!r} is not a number") from None
         missing = [k for k in inputs if k not in point]
         if missing:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{where}: missing input(s) {missing}; each point names all of {inputs}"
             )
         for key in inputs:
@@ -459,7 +465,9 @@ def _budgets(specs: list[str], flag: str = "--C") -> list[float]:
         try:
             out.append(float(spec))
         except ValueError:
-            raise ValueError(f"{flag} {spec!r} is not a number (FLOPs, e.g. 5.76e23)") from None
+            raise InvalidValueError(
+                f"{flag} {spec!r} is not a number (FLOPs, e.g. 5.76e23)"
+            ) from None
     return out
 
 
@@ -484,7 +492,9 @@ def _isoflop_options(args) -> dict:
     if args.method != "isoflop":
         for flag, value in (("--budgets", args.budgets), ("--tolerance", args.tolerance)):
             if value is not None:
-                raise ValueError(f"{flag} applies to --method isoflop, not --method {args.method}")
+                raise InvalidValueError(
+                    f"{flag} applies to --method isoflop, not --method {args.method}"
+                )
         return {}
     options: dict = {"method": "isoflop", "tolerance": args.tolerance}
     if args.budgets is not None:
@@ -530,7 +540,7 @@ def _reach_inputs(args) -> tuple[dict, list[float] | None]:
         if used
     ]
     if len(given) != 1:
-        raise ValueError(
+        raise InvalidValueError(
             "name the run one way: --N and --D (its size), --at NAME=VALUE,... (any law's "
             "inputs) or --C (the compute-optimal run at a FLOP budget)"
             + (f"; got {' and '.join(given)}" if given else "")
@@ -564,7 +574,7 @@ def cmd_cost(args) -> int:
 
     budgets = _budgets(args.C, flag="C")
     if (args.hardware is None) == (args.peak_flops is None):
-        raise ValueError(
+        raise InvalidValueError(
             "give --hardware (a preset, e.g. h100) or --peak-flops (FLOP/s per accelerator), "
             "one of them"
         )
@@ -573,7 +583,7 @@ def cmd_cost(args) -> int:
         try:
             hardware = Hardware.preset(args.hardware, **settings)
         except ValueError as err:  # say the command line's option
-            raise ValueError(
+            raise InvalidValueError(
                 str(err).replace("bayescale.Hardware(name, peak_flops, ...)", "--peak-flops")
             ) from None
     else:
@@ -623,7 +633,7 @@ def _plot_target(args) -> str:
     out = args.out or f"{os.path.splitext(args.fit)[0]}_{args.kind}.png"
     suffix = os.path.splitext(out)[1].lower()
     if suffix not in PLOT_SUFFIXES and os.path.abspath(out) != os.path.abspath(os.devnull):
-        raise ValueError(
+        raise InvalidValueError(
             f"--out {out!r}: cannot tell the image type from {suffix or 'no suffix'!r}; name "
             f"a file ending in {', '.join(PLOT_SUFFIXES)}"
         )
@@ -642,7 +652,7 @@ def _plot_options(args) -> dict:
     for flag, used in given.items():
         if used and flag not in allowed[args.kind]:
             kinds = [k for k, flags in allowed.items() if flag in flags]
-            raise ValueError(
+            raise InvalidValueError(
                 f"{flag} applies to --kind {' or '.join(kinds)}, not --kind {args.kind}"
             )
     if args.kind == "fan":
@@ -654,14 +664,14 @@ def _plot_options(args) -> dict:
             return {"level": args.level}
         budgets = _budgets(args.C)
         if len(budgets) != 2 or not 0 < budgets[0] < budgets[1]:
-            raise ValueError(
+            raise InvalidValueError(
                 f"--kind frontier takes --C twice, the smallest and the largest budget (e.g. "
                 f"--C 1e18 --C 1e25); got {args.C}"
             )
         return {"level": args.level, "C_range": tuple(budgets)}
     names = [n.strip() for n in args.params.split(",")] if args.params else None
     if names is not None and not all(names):
-        raise ValueError(f"--params {args.params!r}: expected names like E,alpha,beta")
+        raise InvalidValueError(f"--params {args.params!r}: expected names like E,alpha,beta")
     return {"var_names": names}
 
 
@@ -819,9 +829,9 @@ def build_parser() -> argparse.ArgumentParser:
         "  bayescale compare chinchilla.nc kaplan.nc\n"
         "  bayescale plot fit.nc --kind isoflop --out isoflop.png\n\n"
         "exit codes: 0 success; 1 the fit failed its convergence diagnostics (forecast,\n"
-        "  allocate and plot give no output from such a fit without --force); 2 a user\n"
-        "  error (bad arguments or data); 3 internal error (please report); 130\n"
-        "  interrupted (Ctrl-C, nothing written)",
+        "  allocate and plot give no output from such a fit without --force), or a\n"
+        "  computation on it did not succeed; 2 a user error (bad arguments or data);\n"
+        "  3 internal error (please report); 130 interrupted (Ctrl-C, nothing written)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -1110,45 +1120,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _is_user_error(err: BaseException) -> bool:
-    """Known user errors: bad data, unreadable files, and argument checks of bayescale itself.
-
-    A ValueError/TypeError/KeyError counts as an argument check when bayescale's own code
-    raised it (its last traceback frame is in the package); one raised inside a dependency
-    (JAX, NumPy...) is an internal error.
-    """
-    from ._data import DataError
-
-    if isinstance(err, DataError | OSError):
-        return True
-    if not isinstance(err, ValueError | TypeError | KeyError):
-        return False
-    tb = err.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    package = os.path.dirname(os.path.abspath(__file__))
-    return tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(
-        package + os.sep
-    )
-
-
-def _cli_phrasing(message: str) -> str:
-    """Data errors name Python arguments; say the command line's options instead."""
-    message = re.sub(
-        r"units=\{'([^']+)': ([^}]+)\}",
-        lambda m: f"--units {m[1]}={'0.693147' if m[2] == 'math.log(2)' else m[2]}",
-        message,
-    )
-    message = re.sub(
-        r"max_values=\{'([^']+)': ([^}]+)\} \(validate, read_table\).*\(command line\)",
-        lambda m: f"--max {m[1]}={m[2]}",
-        message,
-    )
-    return message.replace("dropna=True", "--dropna").replace(
-        "drop_duplicates=True", "--drop-duplicates"
-    )
-
-
 def _quiet_stdout() -> None:
     """After a broken pipe: point stdout at devnull so the exit flush cannot fail again."""
     try:
@@ -1232,22 +1203,17 @@ def _run(args) -> int:
     except BrokenPipeError:  # the reader went away (`bayescale laws | head -1`)
         _quiet_stdout()
         return EXIT_BROKEN_PIPE
-    except Exception as err:
-        from ._data import DataError
-
-        if not _is_user_error(err):
-            traceback.print_exc()
-            print(
-                f"bayescale {args.command}: internal error (please report it with the "
-                "traceback above)",
-                file=sys.stderr,
-            )
-            return EXIT_INTERNAL_ERROR
-        msg = err.args[0] if isinstance(err, KeyError) and err.args else err
-        if isinstance(err, DataError):
-            msg = _cli_phrasing(str(err))
-        print(f"bayescale {args.command}: error: {msg}", file=sys.stderr)
-        return EXIT_USER_ERROR
+    except (BayescaleError, OSError) as err:  # a message that says what to change
+        message = err.cli_message if isinstance(err, DataError) else str(err)
+        print(f"bayescale {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_NOT_CONVERGED if isinstance(err, ComputationError) else EXIT_USER_ERROR
+    except Exception:
+        traceback.print_exc()
+        print(
+            f"bayescale {args.command}: internal error (please report it with the traceback above)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

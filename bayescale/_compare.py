@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ._data import DataError, _label
+from ._errors import BayescaleWarning, InvalidTypeError, InvalidValueError
 from ._evidence import (
     Evidence,
     SmcSettings,
@@ -61,7 +62,7 @@ PRIOR_NOTE = (
 )
 
 
-class ParetoKWarning(UserWarning):
+class ParetoKWarning(BayescaleWarning):
     """Rows with a high Pareto k: PSIS-LOO is unreliable for them (``compare``: k above
     ``min(1 - 1/log10(S), 0.7)``), or the posterior depends heavily on them (``fit``: k above
     1)."""
@@ -406,15 +407,17 @@ def compare(
     import arviz_stats as azs
 
     if not isinstance(posteriors, Mapping) or len(posteriors) < 2:
-        raise ValueError("compare needs a dict of at least two posteriors: {name: Posterior}")
+        raise InvalidValueError(
+            "compare needs a dict of at least two posteriors: {name: Posterior}"
+        )
     for name, post in posteriors.items():
         if not isinstance(post, Posterior):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"posteriors[{name!r}] is a {type(post).__name__}, not a bayescale.Posterior"
             )
     for name, post in posteriors.items():
         if method_of(post.method).point or post.num_draws < 2:
-            raise ValueError(
+            raise InvalidValueError(
                 f"compare needs posterior draws: {name!r} is a {post.method!r} point fit "
                 f"({post.num_draws} draw(s)); fit it with method='nuts' (or 'laplace' for a "
                 "quick approximate comparison)"
@@ -423,7 +426,7 @@ def compare(
     if len(set(counts.values())) > 1:
         mass = next(n for n, c in counts.items() if c)
         density = next(n for n, c in counts.items() if not c)
-        raise ValueError(
+        raise InvalidValueError(
             f"{mass!r} (noise '{posteriors[mass].noise}') scores the probability of each count "
             f"while {density!r} (noise '{posteriors[density].noise}') scores a density of the "
             "accuracy: their log likelihoods differ by about log(n_questions) per row whatever "
@@ -434,9 +437,11 @@ def compare(
     if by == "future":
         return _compare_future(posteriors, orders, holdouts=holdouts, level=level, seed=seed)
     if by != "loo":
-        raise ValueError(f"by must be 'loo' (in-sample) or 'future' (leave-future-out), got {by!r}")
+        raise InvalidValueError(
+            f"by must be 'loo' (in-sample) or 'future' (leave-future-out), got {by!r}"
+        )
     if evidence not in (True, False, "bridge", "smc"):
-        raise ValueError(f"unknown evidence method {evidence!r}; choose 'bridge' or 'smc'")
+        raise InvalidValueError(f"unknown evidence method {evidence!r}; choose 'bridge' or 'smc'")
     if evidence == "bridge":
         for name, post in posteriors.items():
             check_bridge_draws(post, repr(name))  # before the LOO work, not after it
@@ -560,10 +565,10 @@ def _compare_future(posteriors, orders, *, holdouts, level, seed) -> Comparison:
     from ._lfo import future_scores
 
     if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+        raise InvalidValueError(f"level must be in (0, 1), got {level}")
     holdouts = tuple(float(h) for h in holdouts)
     if len(holdouts) < 1 or not all(0.0 < h < 1.0 for h in holdouts):
-        raise ValueError(f"holdouts must be fractions in (0, 1), got {holdouts}")
+        raise InvalidValueError(f"holdouts must be fractions in (0, 1), got {holdouts}")
     frames, notes = {}, []
     for name, post in posteriors.items():
         scores = future_scores(post, holdouts=holdouts, level=level, seed=seed)

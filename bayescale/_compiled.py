@@ -6,6 +6,8 @@ import collections
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from ._errors import InvalidValueError
+
 #: Programs kept per cache. Each compiled XLA:CPU executable holds about ten memory mappings
 #: and Linux allows a process 65,530 (``vm.max_map_count``): a process that compiles thousands
 #: of samplers and keeps them all (a long notebook, a test suite) crashes inside the compiler
@@ -23,7 +25,7 @@ class CompiledCache:
 
     def __init__(self, maxsize: int = MAX_PROGRAMS) -> None:
         if maxsize < 1:
-            raise ValueError(f"maxsize must be at least 1, got {maxsize}")
+            raise InvalidValueError(f"maxsize must be at least 1, got {maxsize}")
         self.maxsize = maxsize
         self._programs: collections.OrderedDict[Hashable, Any] = collections.OrderedDict()
 

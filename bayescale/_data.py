@@ -81,18 +81,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ._errors import BayescaleWarning, DataError, InvalidTypeError, InvalidValueError
+
 if TYPE_CHECKING:
     from ._law import Law
 
 __all__ = ["DataError", "DataWarning", "validate", "validate_for_law", "read_table", "MAX_ROWS"]
 
 
-class DataError(ValueError):
-    """A problem with the input data; the message names the column and, where it applies,
-    the row."""
-
-
-class DataWarning(UserWarning):
+class DataWarning(BayescaleWarning):
     """Something in the data that may be legitimate but often is a mistake (duplicated rows,
     loss in bits, collinear inputs), or a drop the caller asked for."""
 
@@ -243,13 +240,24 @@ def _check_plausible(name: str, values: np.ndarray, index: pd.Index, bound: floa
     if not high.any():
         return
     unit = _BOUND_HINT.get(name, "units")
+    raised = f"{10 * values.max():.0e}"
+
+    def message(units: str, raise_bound: str) -> str:
+        return (
+            f"column {name!r} holds {values[high].max():g} at row(s) {_rows(high, index)}: "
+            f"above {bound:g} {unit}, more than any training run. Check the unit ({units} on "
+            f"raw counts?) and that the column holds {_SCALE_HINT.get(name, name)}, not "
+            f"another quantity (FLOPs in N?). If the values are right, raise the bound: "
+            f"{raise_bound}."
+        )
+
     raise DataError(
-        f"column {name!r} holds {values[high].max():g} at row(s) {_rows(high, index)}: above "
-        f"{bound:g} {unit}, more than any training run. Check the unit (units={{{name!r}: "
-        f"1e9}} on raw counts?) and that the column holds {_SCALE_HINT.get(name, name)}, not "
-        f"another quantity (FLOPs in N?). If the values are right, raise the bound: "
-        f"max_values={{{name!r}: {10 * values.max():.0e}}} (validate, read_table), "
-        f"data.attrs['max_values'] = {{...}} (fit), or --max {name}=... (command line)."
+        message(
+            f"units={{{name!r}: 1e9}}",
+            f"max_values={{{name!r}: {raised}}} (validate, read_table), "
+            f"data.attrs['max_values'] = {{...}} (fit), or --max {name}=... (command line)",
+        ),
+        cli_message=message(f"--units {name}=1e9", f"--max {name}={raised}"),
     )
 
 
@@ -313,12 +321,12 @@ def check_seed(seed: Any, name: str = "seed") -> int:
         ValueError: for a negative seed or one of 2**63 or more.
     """
     if isinstance(seed, bool | np.bool_) or not isinstance(seed, numbers.Integral):
-        raise TypeError(
+        raise InvalidTypeError(
             f"{name} must be an integer in [0, 2**63), e.g. {name}=0; got {seed!r} "
             f"({type(seed).__name__})"
         )
     if not 0 <= int(seed) < SEED_LIMIT:
-        raise ValueError(f"{name} must be an integer in [0, 2**63), got {int(seed)}")
+        raise InvalidValueError(f"{name} must be an integer in [0, 2**63), got {int(seed)}")
     return int(seed)
 
 
@@ -462,9 +470,10 @@ def validate(
         values = raw[name] * units.get(name, 1.0)
         missing = np.isnan(values)
         if missing.any():
+            found = f"column {name!r} has missing/NaN values at row(s) {_rows(missing, index)}"
             raise DataError(
-                f"column {name!r} has missing/NaN values at row(s) {_rows(missing, index)}"
-                " (pass dropna=True to drop these rows)"
+                f"{found} (pass dropna=True to drop these rows)",
+                cli_message=f"{found} (pass --dropna to drop these rows)",
             )
         infinite = np.isinf(values)
         if infinite.any():
@@ -502,10 +511,13 @@ def validate(
             continue
         values = out[name]
         if values.max() < floor:
-            raise DataError(
+            found = (
                 f"column {name!r} looks scaled (largest value {values.max():g}): bayescale "
                 f"expects raw counts of {_SCALE_HINT[name]}, e.g. 7e10, not 70 (billions); "
-                f"multiply the column by its unit, or declare units={{{name!r}: 1e9}}."
+                "multiply the column by its unit, or declare"
+            )
+            raise DataError(
+                f"{found} units={{{name!r}: 1e9}}.", cli_message=f"{found} --units {name}=1e9."
             )
         _check_unit_gap(name, values, index, group_codes)
     for name in inputs:
@@ -680,6 +692,6 @@ def read_table(
             df = validate(df, inputs, target or "loss", **kwargs)
         except DataError as err:
             line = " (row r is line r + 2 of the file)" if kind != "parquet" else ""
-            raise DataError(f"{path}: {err}{line}{_text_hint(path, kind)}") from None
+            raise err.within(f"{path}: ", f"{line}{_text_hint(path, kind)}") from None
     df.attrs["source"] = path
     return df

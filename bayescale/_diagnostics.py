@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from ._errors import BayescaleWarning
 from ._law import Law
 from ._noise import Noise, noise_of
 
@@ -36,7 +37,7 @@ ESS_CHAINS_CAP = 4
 BFMI_MIN = 0.3
 
 
-class ConvergenceWarning(UserWarning):
+class ConvergenceWarning(BayescaleWarning):
     """The sampler's output fails a diagnostic; the posterior may be wrong."""
 
 
@@ -216,7 +217,7 @@ def warn_not_converged(problems: list[str], *, stacklevel: int) -> None:
 # (non-finite log density at initialisation, priors that exclude the data, non-finite draws)
 
 
-class PriorWarning(UserWarning):
+class PriorWarning(BayescaleWarning):
     """The data lie where the priors put (almost) no predictive mass."""
 
 

@@ -82,6 +82,7 @@ from numpyro import handlers
 from ._allocation import optimal_runs
 from ._compiled import MAX_PROGRAMS
 from ._data import PLAUSIBLE_MAX
+from ._errors import InvalidValueError
 from ._law import Law, Parameter
 from ._model import OBS_SITE, build_model
 from ._noise import ContaminatedNormal, Noise
@@ -193,11 +194,13 @@ class Discrepancy:
         kappa = np.asarray(self.kappa, np.float64).reshape(-1)
         prob = np.asarray(self.prob, np.float64).reshape(-1)
         if not (drift.size == kappa.size == prob.size > 0):
-            raise ValueError("Discrepancy: drift, kappa and prob must be non-empty, one length")
+            raise InvalidValueError(
+                "Discrepancy: drift, kappa and prob must be non-empty, one length"
+            )
         if not (np.all(np.isfinite(drift)) and np.all(np.isfinite(kappa)) and np.all(kappa >= 0)):
-            raise ValueError("Discrepancy: drift must be finite and kappa finite and >= 0")
+            raise InvalidValueError("Discrepancy: drift must be finite and kappa finite and >= 0")
         if not (np.all(np.isfinite(prob)) and np.all(prob >= 0) and prob.sum() > 0):
-            raise ValueError("Discrepancy: prob must be finite, >= 0 and not all 0")
+            raise InvalidValueError("Discrepancy: prob must be finite, >= 0 and not all 0")
         object.__setattr__(self, "drift", tuple(drift.tolist()))
         object.__setattr__(self, "kappa", tuple(kappa.tolist()))
         object.__setattr__(self, "prob", tuple((prob / prob.sum()).tolist()))
@@ -219,7 +222,7 @@ class Discrepancy:
     def quantile(self, q: float, of: str = "kappa") -> float:
         r"""Posterior quantile ``q`` of ``"kappa"`` or ``"drift"`` (on the grid)."""
         if of not in ("kappa", "drift"):
-            raise ValueError(f"of must be 'kappa' or 'drift', got {of!r}")
+            raise InvalidValueError(f"of must be 'kappa' or 'drift', got {of!r}")
         return self._quantile(getattr(self, of), q)
 
     def sample(self, rng_key: jax.Array, num: int) -> tuple[np.ndarray, np.ndarray]:
@@ -647,7 +650,7 @@ def check_discrepancy(value: Any) -> Any:
         or (isinstance(value, str) and value == "auto")
     ):
         return value
-    raise ValueError(
+    raise InvalidValueError(
         "discrepancy must be 'auto' (learned by nested leave-future-out when first needed), "
         f"None (no law error: intervals conditional on the law form) or a Discrepancy, got "
         f"{value!r}"

@@ -66,6 +66,7 @@ from scipy.special import logsumexp
 
 from ._compiled import CompiledCache
 from ._data import validate
+from ._errors import ComputationError, InvalidValueError
 from ._inference import pad_rows
 from ._law import Law
 from ._model import build_model
@@ -345,13 +346,15 @@ def log_evidence_smc(
     noise = noise_of(noise)
     s = settings or SmcSettings()
     if s.num_replicates < 2:
-        raise ValueError("num_replicates must be at least 2 to estimate the Monte Carlo error")
+        raise InvalidValueError(
+            "num_replicates must be at least 2 to estimate the Monte Carlo error"
+        )
     x, y = _data_arrays(law, data)
     xp, yp, mask = pad_rows(x, y)
     fn = _smc_runner(law, noise, s)
     log_z, n_steps, lam, acc = (np.asarray(a) for a in fn(jax.random.PRNGKey(seed), xp, yp, mask))
     if np.any(lam < 1.0) or not np.all(np.isfinite(log_z)):
-        raise RuntimeError(
+        raise ComputationError(
             f"tempered SMC for law {law.name!r} did not reach the posterior (final temperatures "
             f"{lam.round(3).tolist()} after {n_steps.tolist()} steps; 0 where the Hessian at "
             "the mode was not positive definite): raise SmcSettings.max_steps or "
@@ -385,7 +388,7 @@ def check_bridge_draws(posterior, name: str = "the posterior") -> None:
     """Raise unless ``posterior`` holds MCMC draws: bridge sampling assumes exact posterior
     draws, and an approximation's draws bias it far beyond its stated error."""
     if posterior.approximate:
-        raise ValueError(
+        raise InvalidValueError(
             f"bridge sampling needs MCMC draws from the exact posterior, but {name} is a "
             f"{posterior.method!r} approximation (on a conjugate model a Laplace fit's bridge "
             "estimate was 0.45 nats off with a stated error of 0.01): use the SMC estimator, "
@@ -454,7 +457,7 @@ def log_evidence_bridge(
     q21 = np.asarray(log_q(jnp.asarray(z_prop)))
     q22 = np.asarray(proposal.log_prob(jnp.asarray(z_prop)))
     if not (np.all(np.isfinite(q11)) and np.all(np.isfinite(q12))):
-        raise RuntimeError("non-finite log density at a posterior draw; cannot bridge-sample")
+        raise ComputationError("non-finite log density at a posterior draw; cannot bridge-sample")
     q21 = np.where(np.isfinite(q21), q21, -np.inf)
     l1 = q11 - q12  # log q/g at posterior draws
     l2 = q21 - q22  # log q/g at proposal draws
@@ -600,7 +603,7 @@ def log_evidence(
         )
     if method == "bridge":
         return log_evidence_bridge(posterior, seed=seed)
-    raise ValueError(f"unknown evidence method {method!r}; choose 'smc' or 'bridge'")
+    raise InvalidValueError(f"unknown evidence method {method!r}; choose 'smc' or 'bridge'")
 
 
 def widen_prior(prior: dist.Distribution, factor: float) -> dist.Distribution | None:

@@ -24,6 +24,8 @@ import stat
 import threading
 from typing import Any
 
+from ._errors import InvalidTypeError, InvalidValueError
+
 __all__ = ["INTERRUPTED", "WRITTEN", "check_target", "write_atomic", "save_figure"]
 
 # Set by the command line's SIGINT handler: from then on, nothing is written.
@@ -59,34 +61,36 @@ def check_target(path: Any, *, what: str = "path") -> str:
             file.
     """
     if path is None:
-        raise TypeError(f"{what} is None: give a file path, e.g. 'fit.nc'")
+        raise InvalidTypeError(f"{what} is None: give a file path, e.g. 'fit.nc'")
     try:
         path = os.fspath(path)
     except TypeError:
-        raise TypeError(
+        raise InvalidTypeError(
             f"{what} must be a file path (str or os.PathLike), got {type(path).__name__}"
         ) from None
     if isinstance(path, bytes):
         path = os.fsdecode(path)
     if not path or not path.strip():
-        raise ValueError(f"{what} is empty: give a file path, e.g. 'fit.nc'")
+        raise InvalidValueError(f"{what} is empty: give a file path, e.g. 'fit.nc'")
     if _is_devnull(path):
         return path
     if os.path.islink(path):
         path = os.path.realpath(path)
     if os.path.isdir(path):
-        raise ValueError(
+        raise InvalidValueError(
             f"{what} {path!r} is a folder; name a file, e.g. {os.path.join(path, 'fit.nc')!r}"
         )
     if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
-        raise ValueError(f"{what} {path!r} exists and is not a regular file (a device or pipe?)")
+        raise InvalidValueError(
+            f"{what} {path!r} exists and is not a regular file (a device or pipe?)"
+        )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise ValueError(f"{what} {path!r}: the folder {folder!r} does not exist")
+        raise InvalidValueError(f"{what} {path!r}: the folder {folder!r} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"{what} {path!r}: cannot write in the folder {folder!r}")
+        raise InvalidValueError(f"{what} {path!r}: cannot write in the folder {folder!r}")
     if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise ValueError(f"{what} {path!r}: the file is read-only")
+        raise InvalidValueError(f"{what} {path!r}: the file is read-only")
     return path
 
 

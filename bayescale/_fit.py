@@ -18,6 +18,7 @@ from ._diagnostics import (
     convergence_table,
     identification_hints,
 )
+from ._errors import InvalidTypeError
 from ._inference import in_notebook, run_nuts
 from ._law import Law
 from ._methods import NUTS, Method, method_of
@@ -198,7 +199,7 @@ def fit(
         >>> quick = bs.fit(chinchilla, data, method=bs.Laplace())
     """
     if not isinstance(law, Law):
-        raise TypeError(
+        raise InvalidTypeError(
             f"law must be a bayescale.Law (e.g. bayescale.models.chinchilla), "
             f"got {type(law).__name__}"
         )

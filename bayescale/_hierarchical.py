@@ -53,6 +53,7 @@ import numpy as np
 import numpyro.distributions as dist
 from numpyro.distributions.transforms import biject_to
 
+from ._errors import InvalidValueError, UnknownNameError
 from ._law import Law, Parameter
 
 __all__ = [
@@ -124,7 +125,9 @@ class GroupSpec:
             for i, lab in enumerate(self.labels):
                 if str(lab) == joined:
                     return i + 1
-        raise KeyError(f"unknown group {label!r} in column {self.column!r}; groups: {self.labels}")
+        raise UnknownNameError(
+            f"unknown group {label!r} in column {self.column!r}; groups: {self.labels}"
+        )
 
     def codes(self, labels: Sequence[Hashable]) -> np.ndarray:
         lookup = {lab: i + 1 for i, lab in enumerate(self.labels)}
@@ -172,7 +175,7 @@ def resolve_params(law: Law, names: Sequence[str] | str, what: str) -> tuple[str
         elif n in mapping:
             out.append(mapping[n])
         else:
-            raise ValueError(
+            raise InvalidValueError(
                 f"{what}: law {law.name!r} has no parameter {n!r}; name a sampling-space "
                 f"parameter {law.param_names} or a published one {tuple(mapping)}"
             )
@@ -229,7 +232,9 @@ class CentredGroups(dist.Distribution):
         self.tau_scale = tau_scale
         self.centred = np.ones(num_groups, bool) if mask is None else np.asarray(mask, bool)
         if self.centred.shape != (num_groups,):
-            raise ValueError(f"mask must have {num_groups} entries, got {self.centred.shape}")
+            raise InvalidValueError(
+                f"mask must have {num_groups} entries, got {self.centred.shape}"
+            )
         self.transform = _transform(base)
         super().__init__(batch_shape=(), event_shape=(num_groups + 2,))
 
@@ -347,15 +352,17 @@ def hierarchical(
     else:
         labels = tuple(groups)
     if len(labels) < 2:
-        raise ValueError(f"hierarchical: need at least 2 groups, got {labels}")
+        raise InvalidValueError(f"hierarchical: need at least 2 groups, got {labels}")
     if len(set(labels)) != len(labels):
-        raise ValueError(f"hierarchical: duplicate group labels in {labels}")
+        raise InvalidValueError(f"hierarchical: duplicate group labels in {labels}")
     if column in law.inputs:
-        raise ValueError(f"hierarchical: group column {column!r} is already an input of the law")
+        raise InvalidValueError(
+            f"hierarchical: group column {column!r} is already an input of the law"
+        )
     kinds = {"pooled": pooled, "shared": shared, "separate": separate}
     rest = [k for k, v in kinds.items() if (v == "rest") or (k == "separate" and v is None)]
     if len([k for k, v in kinds.items() if v == "rest"]) > 1:
-        raise ValueError("hierarchical: only one of pooled/shared/separate may be 'rest'")
+        raise InvalidValueError("hierarchical: only one of pooled/shared/separate may be 'rest'")
     named: dict[str, tuple[str, ...]] = {}
     for k, v in kinds.items():
         if v is None or v == "rest":
@@ -365,7 +372,7 @@ def hierarchical(
     for k, names in named.items():
         for n in names:
             if n in seen:
-                raise ValueError(f"hierarchical: parameter {n!r} is both {seen[n]} and {k}")
+                raise InvalidValueError(f"hierarchical: parameter {n!r} is both {seen[n]} and {k}")
             seen[n] = k
     leftover = tuple(n for n in law.param_names if n not in seen)
     if rest:
@@ -373,7 +380,7 @@ def hierarchical(
         target = [k for k in rest if kinds[k] == "rest"] or rest
         named[target[0]] = leftover
     elif leftover:
-        raise ValueError(
+        raise InvalidValueError(
             f"hierarchical: parameters {leftover} are not named in pooled, shared or separate"
         )
     for k in kinds:
@@ -389,14 +396,16 @@ def hierarchical(
             for lab in which:
                 hits = [i for i, x in enumerate(labels) if x == lab or str(x) == str(lab)]
                 if not hits:
-                    raise ValueError(f"hierarchical: centred: unknown group {lab!r} for {n!r}")
+                    raise InvalidValueError(
+                        f"hierarchical: centred: unknown group {lab!r} for {n!r}"
+                    )
                 codes.add(hits[0])
             masks[name] = tuple(i in codes for i in range(len(labels)))
     elif centred is not False:
         masks = {n: (True,) * len(labels) for n in resolve_params(law, centred, "centred")}
     not_pooled = [n for n in masks if n not in named["pooled"]]
     if not_pooled:
-        raise ValueError(f"hierarchical: centred parameters {not_pooled} are not pooled")
+        raise InvalidValueError(f"hierarchical: centred parameters {not_pooled} are not pooled")
     centred_spec = tuple((n, masks[n]) for n in law.param_names if n in masks)
     # In the law's parameter order: the same grouping named in another order (or rebuilt by
     # bayescale.load from its GroupSpec) is the same law object.
@@ -586,18 +595,20 @@ def group_draws(
     """
     spec = group_spec(law)
     if spec is None:
-        raise ValueError(f"law {law.name!r} is not grouped; build one with bayescale.hierarchical")
+        raise InvalidValueError(
+            f"law {law.name!r} is not grouped; build one with bayescale.hierarchical"
+        )
     theta = {k: jnp.asarray(v) for k, v in draws.items()}
     shape = next(iter(draws.values())).shape[:2]
     if group is None:
         if spec.separate:
-            raise ValueError(
+            raise InvalidValueError(
                 f"a new group needs every per-group parameter pooled; {spec.separate} are "
                 "separate (no population distribution to draw them from). Refit with them in "
                 "pooled=."
             )
         if rng_key is None:
-            raise ValueError("a new group's offsets are random: pass rng_key (or seed=)")
+            raise InvalidValueError("a new group's offsets are random: pass rng_key (or seed=)")
         names = [*spec.pooled, *([OFFSET] if spec.offset else [])]
         keys = jax.random.split(rng_key, max(1, len(names)))
         theta = dict(theta)
@@ -791,15 +802,17 @@ def effective_multiplier(
     law = post.law
     spec = group_spec(law)
     if spec is None:
-        raise ValueError(f"law {law.name!r} is not grouped; fit with groups= first")
+        raise InvalidValueError(f"law {law.name!r} is not grouped; fit with groups= first")
     (s_name,) = resolve_params(spec.base, scale, "scale")
     (e_name,) = resolve_params(spec.base, exponent, "exponent")
     if not s_name.startswith("log_"):
-        raise ValueError(f"scale {scale!r} ({s_name}) is not a log-scale parameter")
+        raise InvalidValueError(f"scale {scale!r} ({s_name}) is not a log-scale parameter")
     if s_name in spec.shared:
-        raise ValueError(f"scale {s_name!r} is shared: every multiplier is 1; pool it by group")
+        raise InvalidValueError(
+            f"scale {s_name!r} is shared: every multiplier is 1; pool it by group"
+        )
     if e_name not in spec.shared:
-        raise ValueError(
+        raise InvalidValueError(
             f"exponent {e_name!r} varies by group, so a group's term is not the reference's at a "
             "multiplied input (the ratio depends on the input); refit with it in shared="
         )

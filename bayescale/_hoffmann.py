@@ -69,6 +69,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._approx import lbfgs_minimize
+from ._errors import InvalidValueError
 from ._law import Law
 from ._noise import Noise
 
@@ -233,7 +234,7 @@ def profile_linear(
 
 def _check_law(law: Law) -> tuple[float, float]:
     if law.inputs != ("N", "D") or tuple(sorted(law.param_names)) != tuple(sorted(_REQUIRED)):
-        raise ValueError(
+        raise InvalidValueError(
             f"method='hoffmann' fits the Chinchilla form E + A/N^alpha + B/D^beta with parameters "
             f"{_REQUIRED}; law {law.name!r} has parameters {law.param_names}"
         )
@@ -250,7 +251,7 @@ def hoffmann_runner(law: Law, noise: Noise, s: Hoffmann) -> Callable:
     log_n0, log_d0 = _check_law(law)
     normal_limit = noise.normal_limit
     if normal_limit is None or "sigma" not in noise.params:
-        raise ValueError(
+        raise InvalidValueError(
             f"method 'hoffmann' fits one Normal to the log-loss residuals, which noise "
             f"'{noise}' does not reduce to; fit it with noise='normal', 'student_t', "
             "'contaminated' or 'scaled_<input>', or with another method"

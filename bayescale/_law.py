@@ -15,6 +15,8 @@ import numpyro.distributions as dist
 from jax.nn import logsumexp
 from jaxtyping import Array, Float
 
+from ._errors import InvalidTypeError, InvalidValueError, UnknownNameError
+
 Params = Mapping[str, Float[Array, "..."]]
 Inputs = Mapping[str, Float[Array, " n"]]
 
@@ -88,7 +90,7 @@ class Law:
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
-            raise ValueError(f"law {self.name!r}: duplicate parameter names {names}")
+            raise InvalidValueError(f"law {self.name!r}: duplicate parameter names {names}")
         if not self.published:
             object.__setattr__(self, "published", tuple(names))
         if self.min_rows <= 0:
@@ -96,7 +98,7 @@ class Law:
             # identify the law at all; fewer makes the posterior the prior.
             object.__setattr__(self, "min_rows", len(names) + 2)
         if self.link not in ("log", "identity", "logit"):
-            raise ValueError(f"law {self.name!r}: unknown link {self.link!r}")
+            raise InvalidValueError(f"law {self.name!r}: unknown link {self.link!r}")
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -108,7 +110,9 @@ class Law:
         for p in self.params:
             if p.name == name:
                 return p.prior
-        raise KeyError(f"law {self.name!r} has no parameter {name!r}; it has {self.param_names}")
+        raise UnknownNameError(
+            f"law {self.name!r} has no parameter {name!r}; it has {self.param_names}"
+        )
 
     def with_priors(self, **priors: dist.Distribution) -> Law:
         """A copy of the law with some default priors replaced.
@@ -121,13 +125,13 @@ class Law:
         """
         unknown = set(priors) - set(self.param_names)
         if unknown:
-            raise KeyError(
+            raise UnknownNameError(
                 f"law {self.name!r} has no parameter(s) {sorted(unknown)}; "
                 f"its parameters are {self.param_names}"
             )
         for name, prior in priors.items():
             if not isinstance(prior, dist.Distribution):
-                raise TypeError(
+                raise InvalidTypeError(
                     f"the prior of {name!r} must be a numpyro distribution (e.g. "
                     f"numpyro.distributions.Normal(0.3, 0.1)), got {prior!r}"
                 )

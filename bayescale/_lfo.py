@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ._data import DataError
+from ._errors import InvalidTypeError, InvalidValueError
 from ._fit import fit
 from ._hierarchical import group_spec
 from ._law import Law
@@ -97,13 +98,13 @@ def leave_future_out(
         DataError: if ``by`` is missing or the cutoff leaves too few rows on either side.
     """
     if not isinstance(law, Law):
-        raise TypeError(f"law must be a bayescale.Law, got {type(law).__name__}")
+        raise InvalidTypeError(f"law must be a bayescale.Law, got {type(law).__name__}")
     if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+        raise InvalidValueError(f"level must be in (0, 1), got {level}")
     scale = _by_column(data, by, flops_per_param_token)
     if cutoff is None:
         if not 0.0 < holdout < 1.0:
-            raise ValueError(f"holdout must be in (0, 1), got {holdout}")
+            raise InvalidValueError(f"holdout must be in (0, 1), got {holdout}")
         cutoff = float(np.quantile(scale, 1.0 - holdout))
     test_mask = (scale >= cutoff).to_numpy()
     n_test, n_train = int(test_mask.sum()), int((~test_mask).sum())

@@ -42,6 +42,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from ._compiled import CompiledCache
 from ._data import DataError, DataWarning, check_seed, validate_for_law
 from ._diagnostics import ConvergenceWarning, convergence_tables
+from ._errors import InvalidTypeError, InvalidValueError
 from ._inference import _ROW_BUCKET
 from ._law import Law
 from ._methods import Method, method_of
@@ -294,7 +295,7 @@ def fit_many(
         >>> posts = bs.fit_many(chinchilla, folds, method=bs.ChEES(num_chains=16))  # GPU
     """
     if not isinstance(law, Law):
-        raise TypeError(f"law must be a bayescale.Law, got {type(law).__name__}")
+        raise InvalidTypeError(f"law must be a bayescale.Law, got {type(law).__name__}")
     noise = noise_of(noise)
     if isinstance(datasets, pd.DataFrame) or not len(datasets):
         raise DataError("datasets must be a non-empty list of DataFrames")
@@ -302,7 +303,9 @@ def fit_many(
     devices = tuple(devices if devices is not None else jax.local_devices())
     method = method._for_fit_many(devices[0].platform)
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+        raise InvalidValueError(
+            f"batch_size must be a positive integer or None, got {batch_size!r}"
+        )
     law = apply_priors(law, priors)
     clean = []
     warned: dict[int, list[str]] = {}
@@ -316,7 +319,7 @@ def fit_many(
                     )
                 )
             except DataError as err:
-                raise DataError(f"dataset {i}: {err}") from None
+                raise err.within(f"dataset {i}: ") from None
         for w in caught:
             if issubclass(w.category, DataWarning):
                 warned.setdefault(i, []).append(str(w.message))

@@ -19,6 +19,8 @@ import numbers
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ._errors import InvalidTypeError, InvalidValueError
+
 if TYPE_CHECKING:
     from ._law import Law
     from ._noise import Noise
@@ -60,7 +62,7 @@ def _is_real(value: Any) -> bool:
 def _one_of(method: Method, name: str, choices: tuple[str, ...], hint: str = "") -> None:
     value = getattr(method, name)
     if value not in choices:
-        raise ValueError(
+        raise InvalidValueError(
             f"method {method.name!r}: {name} must be one of {', '.join(map(repr, choices))}, "
             f"got {value!r}{hint}"
         )
@@ -96,7 +98,9 @@ class Method:
 
     def __post_init__(self) -> None:
         if type(self) is Method:
-            raise TypeError("Method is abstract: use bs.NUTS(), bs.ChEES(), bs.Laplace(), ...")
+            raise InvalidTypeError(
+                "Method is abstract: use bs.NUTS(), bs.ChEES(), bs.Laplace(), ..."
+            )
         for f in dataclasses.fields(self):
             value = self._checked(f.name, getattr(self, f.name), f.default)
             object.__setattr__(self, f.name, value)
@@ -108,24 +112,24 @@ class Method:
         where = f"method {self.name!r}: {name}"
         if isinstance(default, bool):
             if not _is_bool(value):
-                raise TypeError(f"{where} must be True or False, got {value!r}")
+                raise InvalidTypeError(f"{where} must be True or False, got {value!r}")
             return bool(value)
         if isinstance(default, int) or (default is None and name.endswith("_size")):
             if value is None and default is None:
                 return None
             if not _is_integer(value):
-                raise TypeError(f"{where} must be an integer, got {value!r}")
+                raise InvalidTypeError(f"{where} must be an integer, got {value!r}")
             low = 0 if name in _MAY_BE_ZERO else 1
             if value < low:
-                raise ValueError(f"{where} must be at least {low}, got {value}")
+                raise InvalidValueError(f"{where} must be at least {low}, got {value}")
             return int(value)
         if isinstance(default, float):
             if not _is_real(value):
-                raise TypeError(f"{where} must be a number, got {value!r}")
+                raise InvalidTypeError(f"{where} must be a number, got {value!r}")
             if not math.isfinite(value) or value < 0 or (value == 0 and name not in _MAY_BE_ZERO):
-                raise ValueError(f"{where} must be a positive finite number, got {value}")
+                raise InvalidValueError(f"{where} must be a positive finite number, got {value}")
             if name == "target_accept_prob" and not value < 1:
-                raise ValueError(f"{where} is a probability in (0, 1), got {value}")
+                raise InvalidValueError(f"{where} is a probability in (0, 1), got {value}")
             return float(value)
         return value
 
@@ -263,7 +267,7 @@ class NUTS(Method):
         """These settings with every chain on one device, as a runner runs them (``"auto"``:
         one after another); ``"parallel"`` chains, split over the devices, are refused."""
         if self.chain_method == "parallel":
-            raise ValueError(
+            raise InvalidValueError(
                 "chain_method='parallel' is for fit; fit_many splits its datasets over the "
                 "devices and runs each fit's chains 'sequential' (default) or 'vectorized'"
             )
@@ -316,7 +320,9 @@ class ChEES(Method):
 
     def _check(self) -> None:
         if self.num_chains < 2:
-            raise ValueError("method 'chees' adapts from cross-chain statistics: num_chains >= 2")
+            raise InvalidValueError(
+                "method 'chees' adapts from cross-chain statistics: num_chains >= 2"
+            )
 
     def runner(self, law: Law, noise: Noise) -> Callable:
         from ._lockstep import chees_runner
@@ -498,12 +504,12 @@ class Hoffmann(Method):
         )
         if self.bootstrap_starts is not None:
             if not _is_integer(self.bootstrap_starts):
-                raise TypeError(
+                raise InvalidTypeError(
                     f"method 'hoffmann': bootstrap_starts must be an integer or None, got "
                     f"{self.bootstrap_starts!r}"
                 )
             if self.bootstrap_starts < 1:
-                raise ValueError(
+                raise InvalidValueError(
                     f"method 'hoffmann': bootstrap_starts must be at least 1, got "
                     f"{self.bootstrap_starts}"
                 )
@@ -559,7 +565,7 @@ def method_of(method: Method | str | None = None, /, **options: Any) -> Method:
         if options:
             cls = type(method).__name__
             shown = ", ".join(f"{k}={v!r}" for k, v in options.items())
-            raise TypeError(
+            raise InvalidTypeError(
                 f"{shown} given beside method={cls}(...): a method value carries its own "
                 f"settings; put them in it, e.g. method=bs.{cls}({shown})"
             )
@@ -567,16 +573,16 @@ def method_of(method: Method | str | None = None, /, **options: Any) -> Method:
     if method is None:
         return _with_options(DEFAULT_METHOD, options)
     if isinstance(method, type) and issubclass(method, Method):
-        raise TypeError(
+        raise InvalidTypeError(
             f"method must be a method value, e.g. method=bs.{method.__name__}(), not the class"
         )
     if not isinstance(method, str):
-        raise TypeError(
+        raise InvalidTypeError(
             f"method must be a method value (bs.NUTS(), bs.ChEES(), bs.Laplace(), bs.SVI(), "
             f"bs.MAP(), bs.Hoffmann()) or its name, got {type(method).__name__}"
         )
     if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; available: {sorted(METHODS)}")
+        raise InvalidValueError(f"unknown method {method!r}; available: {sorted(METHODS)}")
     return _with_options(METHODS[method](), options)
 
 
@@ -591,7 +597,7 @@ def recorded_method(name: str, settings: Mapping[str, Any]) -> Method:
     """
     cls = METHODS.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise ValueError(f"unknown method {name!r}")
+        raise InvalidValueError(f"unknown method {name!r}")
     names = cls.option_names()
     return cls(**{k: v for k, v in settings.items() if k in names})
 
@@ -604,7 +610,7 @@ def _with_options(method: Method, options: Mapping[str, Any]) -> Method:
     unknown = [k for k in options if k not in names]
     if unknown:
         shown = ", ".join(map(repr, unknown))
-        raise TypeError(
+        raise InvalidTypeError(
             f"method {method.name!r} (bs.{type(method).__name__}) has no option {shown}; "
             f"its options are {', '.join(names)}"
         )

@@ -50,6 +50,7 @@ from jaxtyping import Float
 from ._allocation import allocate_draws, check_nd
 from ._compiled import CompiledCache
 from ._data import check_seed, is_real_number
+from ._errors import InvalidTypeError, InvalidValueError
 from ._model import OBS_SITE, build_model
 
 if TYPE_CHECKING:
@@ -67,9 +68,9 @@ def _as_draws(name: str, value: Any, ndim: int) -> np.ndarray:
     a = np.asarray(value, np.float64)
     if a.ndim != ndim:
         shape = "(draws,)" if ndim == 1 else "(draws, candidates)"
-        raise ValueError(f"{name} must be shaped {shape}, got shape {a.shape}")
+        raise InvalidValueError(f"{name} must be shaped {shape}, got shape {a.shape}")
     if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} holds values that are not finite")
+        raise InvalidValueError(f"{name} holds values that are not finite")
     return a
 
 
@@ -176,15 +177,15 @@ def _checked_draws(target_draws, mean_draws, noise_var):
     target = _as_draws("target_draws", target_draws, 1)
     mean = _as_draws("mean_draws", mean_draws, 2)
     if mean.shape[0] != target.shape[0]:
-        raise ValueError(
+        raise InvalidValueError(
             f"target_draws has {target.shape[0]} draws and mean_draws {mean.shape[0]}: give "
             "draws of both from the same posterior draws"
         )
     if target.shape[0] < 2:
-        raise ValueError(f"the gain needs at least 2 posterior draws, got {target.shape[0]}")
+        raise InvalidValueError(f"the gain needs at least 2 posterior draws, got {target.shape[0]}")
     noise = np.broadcast_to(np.asarray(noise_var, np.float64), mean.shape[1:]).copy()
     if not np.all(np.isfinite(noise) & (noise >= 0)):
-        raise ValueError(f"noise_var must be finite and non-negative, got {noise_var!r}")
+        raise InvalidValueError(f"noise_var must be finite and non-negative, got {noise_var!r}")
     return target, mean, noise
 
 
@@ -266,10 +267,10 @@ def _link(link: str, values: np.ndarray) -> np.ndarray:
 def _one_value(name: str, value: Any) -> float:
     a = np.asarray(value)
     if a.size != 1 or a.dtype.kind not in "iuf":
-        raise ValueError(f"target[{name!r}] must be one number, got {value!r}")
+        raise InvalidValueError(f"target[{name!r}] must be one number, got {value!r}")
     v = float(a.reshape(-1)[0])
     if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"target[{name!r}] must be finite and positive, got {value!r}")
+        raise InvalidValueError(f"target[{name!r}] must be finite and positive, got {value!r}")
     return v
 
 
@@ -282,7 +283,7 @@ def _target_draws(post: Posterior, target: Any, k: float) -> tuple[np.ndarray, n
         "(the compute-optimal model size at a budget)"
     )
     if not isinstance(target, Mapping):
-        raise TypeError(f"target must be a dict: {forms}; got {target!r}")
+        raise InvalidTypeError(f"target must be a dict: {forms}; got {target!r}")
     keys = set(target)
     if len(keys) == 1 and next(iter(keys)) in _BUDGET_TARGETS and keys != set(post.law.inputs):
         key = next(iter(keys))
@@ -293,7 +294,7 @@ def _target_draws(post: Posterior, target: Any, k: float) -> tuple[np.ndarray, n
         what = "compute-optimal loss" if key == "C" else "compute-optimal N"
         return np.log(draws), draws, f"{what} at C={c:g} FLOPs"
     if keys != set(post.law.inputs):
-        raise ValueError(f"target must be one of {forms}; got keys {sorted(map(str, keys))}")
+        raise InvalidValueError(f"target must be one of {forms}; got keys {sorted(map(str, keys))}")
     values = {n: _one_value(n, target[n]) for n in post.law.inputs}
     x = post._x(values, stacklevel=5)
     draws = post._mean_draws(x)[:, 0]
@@ -306,7 +307,7 @@ def _candidate_inputs(post: Posterior, candidates: Any) -> dict[str, Any]:
         return {n: candidates[n] for n in post.law.inputs if n in candidates.columns}
     if isinstance(candidates, Mapping):
         return {n: candidates[n] for n in post.law.inputs if n in candidates}
-    raise TypeError(
+    raise InvalidTypeError(
         "candidates must be a DataFrame or a dict of columns "
         f"({', '.join(post.law.inputs)}; arrays that broadcast, N[:, None] with D[None, :] for "
         f"a grid), got {type(candidates).__name__}"
@@ -317,11 +318,11 @@ def _checked_budget(budget: Any, cheapest: float) -> float:
     if budget is None:
         return math.inf
     if not (is_real_number(budget) and math.isfinite(budget) and budget > 0):
-        raise ValueError(
+        raise InvalidValueError(
             f"budget must be a finite positive number of FLOPs or None, got {budget!r}"
         )
     if budget < cheapest * (1 - 1e-12):
-        raise ValueError(
+        raise InvalidValueError(
             f"budget {budget:g} FLOPs is below the cheapest candidate ({cheapest:g} FLOPs): raise "
             "the budget or add cheaper candidates"
         )
@@ -331,10 +332,12 @@ def _checked_budget(budget: Any, cheapest: float) -> float:
 def _checked_batch(batch: Any, budget: float) -> int | None:
     if batch is None:
         if math.isinf(budget):
-            raise ValueError("batch=None picks runs until the budget is spent: give a budget")
+            raise InvalidValueError(
+                "batch=None picks runs until the budget is spent: give a budget"
+            )
         return None
     if isinstance(batch, bool) or not isinstance(batch, int | np.integer) or batch < 1:
-        raise ValueError(
+        raise InvalidValueError(
             f"batch must be a whole number of runs, 1 or more (or None), got {batch!r}"
         )
     return int(batch)
@@ -365,7 +368,7 @@ def next_runs(
         log_link=False,
     )
     if post.num_draws < 2:
-        raise ValueError(
+        raise InvalidValueError(
             f"next_runs weighs runs by the posterior's spread, and this {post.method!r} fit has "
             "one draw: fit with method='nuts' or 'laplace'"
         )

@@ -29,6 +29,8 @@ import numpyro
 import numpyro.distributions as dist
 from jaxtyping import Array
 
+from ._errors import InvalidValueError
+
 __all__ = [
     "Beta",
     "BetaBinomial",
@@ -73,7 +75,7 @@ def _location_dist(base: dist.Distribution, link: str) -> dist.Distribution:
         return dist.TransformedDistribution(base, dist.transforms.ExpTransform())
     if link == "identity":
         return base
-    raise ValueError(f"noise models for link {link!r} are not defined")
+    raise InvalidValueError(f"noise models for link {link!r} are not defined")
 
 
 def _positive(owner: Noise, field: str, value: Any, *, integer: bool = False) -> None:
@@ -82,7 +84,9 @@ def _positive(owner: Noise, field: str, value: Any, *, integer: bool = False) ->
         isinstance(value, numbers.Integral) if integer else isinstance(value, numbers.Real)
     ) and not isinstance(value, bool)
     if not ok or not (0 < value < math.inf):
-        raise ValueError(f"noise {type(owner).__name__}: {field} must be {kind}, got {value!r}")
+        raise InvalidValueError(
+            f"noise {type(owner).__name__}: {field} must be {kind}, got {value!r}"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -308,7 +312,7 @@ class Contaminated(Noise):
     def __post_init__(self):
         _positive(self, "bad_scale", self.bad_scale)
         if not self.bad_scale > 1:
-            raise ValueError(
+            raise InvalidValueError(
                 f"noise Contaminated: bad_scale must exceed 1 (the noisier runs' scale "
                 f"relative to sigma), got {self.bad_scale!r}"
             )
@@ -417,7 +421,7 @@ class ScaledNormal(Noise):
 
     def __post_init__(self):
         if not (isinstance(self.input, str) and self.input.isidentifier()):
-            raise ValueError(
+            raise InvalidValueError(
                 f"noise ScaledNormal: input must be the name of one of the law's inputs, "
                 f"got {self.input!r}"
             )
@@ -434,7 +438,7 @@ class ScaledNormal(Noise):
         if x is None:  # no inputs given (e.g. to read the noise priors): at x = x0
             x = {self.input: jnp.full(jnp.shape(loc), ref)}
         if self.input not in x:
-            raise ValueError(
+            raise InvalidValueError(
                 f"noise {self.name!r} varies with input {self.input!r}, which the law does not "
                 f"read (its inputs: {tuple(x)})"
             )
@@ -464,7 +468,7 @@ def _mean_accuracy(loc: Array, link: str) -> Array:
     elif link == "log":
         mu = jnp.exp(loc)
     else:
-        raise ValueError(f"accuracy noise models for link {link!r} are not defined")
+        raise InvalidValueError(f"accuracy noise models for link {link!r} are not defined")
     return jnp.clip(mu, _EPS, 1.0 - _EPS)
 
 
@@ -617,7 +621,7 @@ def noise_of(noise: Noise | str) -> Noise:
                     return make(match.group(1))
                 except ValueError:
                     break
-    raise ValueError(
+    raise InvalidValueError(
         f"unknown noise model {noise!r}; choose a bayescale.Noise value (bs.Normal(), "
         f"bs.StudentT(), ...) or one of the names {', '.join(NOISE_NAMES)}"
     )

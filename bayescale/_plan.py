@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from ._data import DataWarning, as_pandas, check_seed, is_real_number, validate
+from ._errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
     "HARDWARE",
@@ -75,12 +76,12 @@ _HOURS_PER_DAY = 24.0
 # ----------------------------------------------------------------------------- checks
 def _check_level(level: Any) -> None:
     if not (is_real_number(level) and 0.0 < level < 1.0):
-        raise ValueError(f"level must be a probability in (0, 1), e.g. 0.9, got {level!r}")
+        raise InvalidValueError(f"level must be a probability in (0, 1), e.g. 0.9, got {level!r}")
 
 
 def _check_k(k: Any) -> float:
     if not (is_real_number(k) and math.isfinite(k) and k > 0):
-        raise ValueError(
+        raise InvalidValueError(
             f"flops_per_param_token must be a finite positive number (6 for C = 6 N D), got {k!r}"
         )
     return float(k)
@@ -88,7 +89,7 @@ def _check_k(k: Any) -> float:
 
 def _check_tolerance(tolerance: Any) -> float:
     if not (is_real_number(tolerance) and math.isfinite(tolerance) and tolerance > 1):
-        raise ValueError(
+        raise InvalidValueError(
             "tolerance must be a factor above 1 (1.1: runs within 10% of each other's compute "
             f"form one isoFLOP curve), got {tolerance!r}"
         )
@@ -97,9 +98,11 @@ def _check_tolerance(tolerance: Any) -> float:
 
 def _check_num_draws(num_draws: Any) -> int:
     if isinstance(num_draws, bool) or not isinstance(num_draws, int | np.integer):
-        raise TypeError(f"num_draws must be an integer >= 100, got {num_draws!r}")
+        raise InvalidTypeError(f"num_draws must be an integer >= 100, got {num_draws!r}")
     if num_draws < 100:
-        raise ValueError(f"num_draws must be at least 100 (quantiles need draws), got {num_draws}")
+        raise InvalidValueError(
+            f"num_draws must be at least 100 (quantiles need draws), got {num_draws}"
+        )
     return int(num_draws)
 
 
@@ -110,18 +113,20 @@ def _positive_values(name: str, value: Any, what: str) -> np.ndarray:
     except (TypeError, ValueError):
         raw = None
     if raw is None or np.iscomplexobj(raw) or raw.dtype == bool:
-        raise ValueError(f"{name} must be {what}: a positive number or an array of them")
+        raise InvalidValueError(f"{name} must be {what}: a positive number or an array of them")
     try:
         a = np.atleast_1d(raw.astype(np.float64)).reshape(-1)
     except (TypeError, ValueError):
-        raise ValueError(
+        raise InvalidValueError(
             f"{name} must be {what}: a positive number or an array of them, got {value!r}"
         ) from None
     if a.size == 0:
-        raise ValueError(f"{name} is empty: give at least one value")
+        raise InvalidValueError(f"{name} is empty: give at least one value")
     bad = a[~(np.isfinite(a) & (a > 0))]
     if bad.size:
-        raise ValueError(f"{name} must be finite and positive ({what}), got {bad[:5].tolist()}")
+        raise InvalidValueError(
+            f"{name} must be finite and positive ({what}), got {bad[:5].tolist()}"
+        )
     return a
 
 
@@ -172,21 +177,21 @@ def _budget_codes(
 ) -> tuple[np.ndarray, list[str]]:
     """Each run's budget code (-1: in no isoFLOP curve) and a name per budget."""
     if budget is not None and budgets is not None:
-        raise ValueError(
+        raise InvalidValueError(
             "give either budget (a column labelling each run's isoFLOP curve) or budgets "
             "(the curves' FLOPs), not both"
         )
     if budget is not None:
         if not isinstance(budget, str):
-            raise TypeError(f"budget must be a column name, got {budget!r}")
+            raise InvalidTypeError(f"budget must be a column name, got {budget!r}")
         if budget not in data.columns:
-            raise ValueError(
+            raise InvalidValueError(
                 f"budget: no column {budget!r} in the table; its columns are {list(data.columns)}"
             )
         labels = data[budget]
         if labels.isna().any():
             rows = list(data.index[labels.isna().to_numpy()][:5])
-            raise ValueError(f"budget column {budget!r} is empty at row(s) {rows}")
+            raise InvalidValueError(f"budget column {budget!r} is empty at row(s) {rows}")
         codes, uniques = pd.factorize(labels.to_numpy(), sort=True)
         plain = (u.item() if isinstance(u, np.generic) else u for u in uniques)
         return codes, [f"{budget}={u!r}" for u in plain]
@@ -227,7 +232,7 @@ def _parabola_draws(
     fits = []
     for xc, yc, name in zip(x, y, names, strict=True):
         if np.unique(xc).size < 3:
-            raise ValueError(
+            raise InvalidValueError(
                 f"isoFLOP curve {name} has runs at only {np.unique(xc).size} distinct model "
                 "size(s): a parabola needs three; add runs at other N"
             )
@@ -244,7 +249,7 @@ def _parabola_draws(
     pool_dof = sum(f[4] for f, o in zip(fits, own, strict=True) if not o)
     if not all(own) and pool_dof == 0:
         exact = [name for name, (*_, dof) in zip(names, fits, strict=True) if dof == 0]
-        raise ValueError(
+        raise InvalidValueError(
             f"isoFLOP curve(s) {', '.join(exact)} have exactly {MIN_RUNS} runs: the parabola "
             "passes through them and leaves nothing to measure the noise by, and no other "
             "curve lends its noise; add a run to a curve"
@@ -277,12 +282,12 @@ def _minima(
 ) -> _Minima:
     check_seed(seed)
     if noise not in ("per_budget", "pooled"):
-        raise ValueError(f"noise must be 'per_budget' or 'pooled', got {noise!r}")
+        raise InvalidValueError(f"noise must be 'per_budget' or 'pooled', got {noise!r}")
     k = _check_k(flops_per_param_token)
     tolerance = _check_tolerance(tolerance)
     num_draws = _check_num_draws(num_draws)
     if not isinstance(log_loss, bool):
-        raise TypeError(f"log_loss must be True or False, got {log_loss!r}")
+        raise InvalidTypeError(f"log_loss must be True or False, got {log_loss!r}")
     data = as_pandas(data)
     size = "D" if "D" in data.columns or "C" not in data.columns else "C"
     table = validate(data, ["N", size], target, target_positive=log_loss)
@@ -303,13 +308,13 @@ def _minima(
         if few:
             listed = ", ".join(f"{name}: {r} run(s)" for name, r in few)
             how = "within the tolerance of it" if budgets is not None else "labelled so"
-            raise ValueError(
+            raise InvalidValueError(
                 f"each isoFLOP curve needs at least {MIN_RUNS} runs for its parabola; {listed} "
                 f"({how}); add runs, or leave the curve out"
             )
     if count < MIN_BUDGETS:
         found = ", ".join(f"{name} ({r} runs)" for name, r in zip(names, runs, strict=True))
-        raise ValueError(
+        raise InvalidValueError(
             f"isoFLOP allocation needs at least {MIN_BUDGETS} FLOP budgets with {MIN_RUNS} or "
             f"more runs each, found {count}{': ' + found if found else ''}"
             + (
@@ -470,7 +475,7 @@ def _allocation_table(
         listed = ", ".join(
             f"C={_flops(math.exp(c))} ({p:.2g})" for c, p in zip(m.log_c, lacking, strict=True)
         )
-        raise ValueError(
+        raise InvalidValueError(
             "no posterior draw has a minimum on every isoFLOP curve; the share of draws in "
             f"which each curve's parabola opens downward: {listed}. Are the runs on isoFLOP "
             "curves? Add runs on both sides of each curve's minimum, or name the curves "
@@ -852,30 +857,30 @@ class Hardware:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError(f"name must be a non-empty string, got {self.name!r}")
+            raise InvalidValueError(f"name must be a non-empty string, got {self.name!r}")
         p = self.peak_flops
         if not (is_real_number(p) and math.isfinite(p) and p > 0):
-            raise ValueError(
+            raise InvalidValueError(
                 f"peak_flops must be a finite positive number of FLOP/s per accelerator "
                 f"(e.g. 989e12 for an H100), got {p!r}"
             )
         if p < 1e9:
-            raise ValueError(
+            raise InvalidValueError(
                 f"peak_flops={p!r} is below 1e9 FLOP/s: give FLOP/s, not TFLOP/s "
                 f"(989e12 for 989 TFLOP/s)"
             )
         if not (is_real_number(self.mfu) and 0 < self.mfu <= 1):
-            raise ValueError(
+            raise InvalidValueError(
                 f"mfu must be a fraction in (0, 1] (0.4 for 40% utilisation), got {self.mfu!r}"
             )
         c = self.count
         if isinstance(c, bool) or not isinstance(c, int | np.integer) or c < 1:
-            raise ValueError(f"count must be a positive integer of accelerators, got {c!r}")
+            raise InvalidValueError(f"count must be a positive integer of accelerators, got {c!r}")
         price = self.price_per_hour
         if price is not None and not (
             is_real_number(price) and math.isfinite(price) and price >= 0
         ):
-            raise ValueError(
+            raise InvalidValueError(
                 f"price_per_hour must be a finite non-negative number or None, got {price!r}"
             )
         object.__setattr__(self, "peak_flops", float(p))
@@ -940,10 +945,10 @@ _BY_KEY = {_key(name): hw for name, hw in HARDWARE.items()}
 
 def _preset(name: Any) -> Hardware:
     if not isinstance(name, str):
-        raise TypeError(f"hardware must be a Hardware or a preset's name, got {name!r}")
+        raise InvalidTypeError(f"hardware must be a Hardware or a preset's name, got {name!r}")
     found = _BY_KEY.get(_key(name))
     if found is None:
-        raise ValueError(
+        raise InvalidValueError(
             f"unknown hardware {name!r}; presets: {', '.join(HARDWARE)} (or give "
             "bayescale.Hardware(name, peak_flops, ...))"
         )
@@ -997,18 +1002,18 @@ def cost(C: Any, *, hardware: Hardware | str) -> pd.DataFrame:
     if isinstance(C, pd.DataFrame):
         table = C.copy()
         if "C" not in table.columns:
-            raise ValueError(
+            raise InvalidValueError(
                 f"C: the table has no 'C' column (FLOPs); its columns are {list(table.columns)}"
             )
         for name in _compute_columns(table):
             try:
                 values = table[name].to_numpy(dtype=np.float64)
             except (TypeError, ValueError):
-                raise ValueError(f"C: column {name!r} is not numeric") from None
+                raise InvalidValueError(f"C: column {name!r} is not numeric") from None
             bad = np.isnan(values) | (values <= 0)
             if bad.any():
                 rows = list(table.index[bad][:5])
-                raise ValueError(
+                raise InvalidValueError(
                     f"C: column {name!r} must hold positive FLOPs; row(s) {rows} hold "
                     f"{values[bad][:3].tolist()}"
                 )
@@ -1044,7 +1049,7 @@ def _broadcast(loss: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         return np.arange(n), np.repeat(loss, n)
     if n == 1:
         return np.zeros(m, int), loss
-    raise ValueError(
+    raise InvalidValueError(
         f"{m} target losses against {n} points: give one loss, one point, or as many losses "
         "as points"
     )
@@ -1103,7 +1108,7 @@ def prob_reach(
         out["distance"] = distance[point]
     else:
         if inputs:
-            raise ValueError(
+            raise InvalidValueError(
                 f"give C (the compute-optimal run at each budget) or the law's inputs "
                 f"{list(post.law.inputs)}, not both; got C and {sorted(inputs)}"
             )

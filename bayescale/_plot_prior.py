@@ -7,6 +7,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from ._errors import InvalidValueError, UnknownNameError
 from ._posterior import Posterior
 
 __all__ = ["plot_prior_posterior", "prior_draws"]
@@ -99,7 +100,9 @@ def plot_prior_posterior(
 
     prior = prior_draws(post, num_prior, seed=seed)
     if param not in prior or param not in post.samples:
-        raise KeyError(f"no published parameter {param!r}; the law has {tuple(post.law.published)}")
+        raise UnknownNameError(
+            f"no published parameter {param!r}; the law has {tuple(post.law.published)}"
+        )
     pr = np.asarray(prior[param], np.float64).reshape(-1)
     po = np.asarray(post.samples[param], np.float64).reshape(-1)
     pr = pr[np.isfinite(pr)]
@@ -110,7 +113,7 @@ def plot_prior_posterior(
     if log is None:
         log = bool(positive and np.quantile(both, 0.99) / np.quantile(both, 0.01) > 100)
     if log and not positive:
-        raise ValueError(f"log=True needs positive draws; {param!r} has draws <= 0")
+        raise InvalidValueError(f"log=True needs positive draws; {param!r} has draws <= 0")
     # On a log axis the histograms are of log10 values: equal-width bins there, and a density
     # per decade, so the prior's mass at large values is drawn as large as it is.
     t_pr, t_po = (np.log10(pr), np.log10(po)) if log else (pr, po)

@@ -28,6 +28,7 @@ from ._data import (
     is_real_number,
 )
 from ._diagnostics import ConvergenceWarning, check_draws, convergence_table
+from ._errors import InvalidValueError
 from ._law import Law
 from ._methods import METHODS, NUTS, method_of, recorded_method
 from ._model import OBS_SITE, build_model
@@ -60,7 +61,7 @@ def _quantiles(
     draws: np.ndarray, level: float, method: str = "linear"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level}")
+        raise InvalidValueError(f"level must be in (0, 1), got {level}")
     q = (1.0 - level) / 2.0
     lo, med, hi = np.quantile(draws, [q, 0.5, 1.0 - q], axis=0, method=method)
     return lo, med, hi
@@ -89,12 +90,12 @@ def _inverse_link(link: str, loc):
 
 def _check_level(level: Any) -> None:
     if not (is_real_number(level) and 0.0 < level < 1.0):
-        raise ValueError(f"level must be a probability in (0, 1), e.g. 0.9, got {level!r}")
+        raise InvalidValueError(f"level must be a probability in (0, 1), e.g. 0.9, got {level!r}")
 
 
 def _check_flops_per_param_token(k: Any) -> None:
     if not (is_real_number(k) and math.isfinite(k) and k > 0):
-        raise ValueError(
+        raise InvalidValueError(
             f"flops_per_param_token must be a finite positive number (6 for C = 6 N D), got {k!r}"
         )
 
@@ -107,13 +108,13 @@ def _real_array(name: str, value: Any, must: str) -> np.ndarray:
     except (TypeError, ValueError):  # ragged nesting
         raw = None
     if raw is not None and np.iscomplexobj(raw):
-        raise ValueError(
+        raise InvalidValueError(
             f"{name} holds complex numbers ({_show(raw, fmt=_complex)}): give real numbers"
         )
     try:
         return np.atleast_1d(np.asarray(value if raw is None else raw, np.float64))
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be {must}, got {value!r}") from None
+        raise InvalidValueError(f"{name} must be {must}, got {value!r}") from None
 
 
 def _complex(value: Any) -> str:
@@ -124,10 +125,10 @@ def _positive_array(name: str, value: Any, what: str) -> np.ndarray:
     """``value`` as a flat float64 array of finite positive numbers, or a ValueError naming it."""
     a = _real_array(name, value, f"{what}: a number or array of numbers")
     if a.size == 0:
-        raise ValueError(f"{name} is empty: give at least one value")
+        raise InvalidValueError(f"{name} is empty: give at least one value")
     bad = a[~(np.isfinite(a) & (a > 0))]
     if bad.size:
-        raise ValueError(f"{name} must be finite and positive ({what}), got {_show(bad)}")
+        raise InvalidValueError(f"{name} must be finite and positive ({what}), got {_show(bad)}")
     return a
 
 
@@ -391,19 +392,19 @@ class Posterior:
         if missing or extra:
             parts = [f"missing input(s) {missing}"] if missing else []
             parts += [f"unexpected input(s) {extra}"] if extra else []
-            raise ValueError(
+            raise InvalidValueError(
                 f"{'; '.join(parts)}: law {self.law.name!r} takes inputs {list(self.law.inputs)}"
             )
         arrays = {}
         for k in self.law.inputs:
             arrays[k] = _real_array(f"input {k!r}", inputs[k], "a number or an array of numbers")
             if arrays[k].size == 0:
-                raise ValueError(f"input {k!r} is empty: give at least one value")
+                raise InvalidValueError(f"input {k!r} is empty: give at least one value")
         try:
             broadcast = np.broadcast_arrays(*arrays.values())
         except ValueError:
             shapes = ", ".join(f"{k} {a.shape}" for k, a in arrays.items())
-            raise ValueError(
+            raise InvalidValueError(
                 f"inputs of different lengths do not broadcast: {shapes}; give arrays of one "
                 "length, scalars, or shapes that broadcast (N[:, None] with D[None, :] for a grid)"
             ) from None
@@ -411,7 +412,9 @@ class Posterior:
         for k, a in x.items():
             bad = a[~(np.isfinite(a) & (a > 0))]
             if bad.size:
-                raise ValueError(f"input {k!r} must be finite and positive, got {_show(bad)}")
+                raise InvalidValueError(
+                    f"input {k!r} must be finite and positive, got {_show(bad)}"
+                )
         for k in self.law.inputs:
             _warn_scaled(k, arrays[k], stacklevel=stacklevel)
             _warn_implausible(k, arrays[k], stacklevel=stacklevel)
@@ -572,9 +575,9 @@ class Posterior:
         C = _checked_targets("C", C, "FLOP budgets", level, flops_per_param_token)
         check_seed(seed)
         if method not in ("parametric", "isoflop"):
-            raise ValueError(f"method must be 'parametric' or 'isoflop', got {method!r}")
+            raise InvalidValueError(f"method must be 'parametric' or 'isoflop', got {method!r}")
         if method == "parametric" and (budgets is not None or tolerance is not None):
-            raise ValueError("budgets and tolerance apply to method='isoflop' only")
+            raise InvalidValueError("budgets and tolerance apply to method='isoflop' only")
         _warn_scaled("C", C, stacklevel=2)
         _warn_implausible("C", C, stacklevel=2)
         self._warn_if_failed("allocation", stacklevel=2)
@@ -850,7 +853,7 @@ class Posterior:
                 try:
                     rest[spec.column] = spec.codes(labels)
                 except KeyError as err:
-                    raise ValueError(f"{label_column}: {err.args[0]}") from None
+                    raise InvalidValueError(f"{label_column}: {err.args[0]}") from None
                 return _AS_GIVEN, rest
             return rest.pop(label_column), rest
         return rest.pop("group", None), rest
@@ -873,7 +876,9 @@ class Posterior:
 
         spec = group_spec(self.law)
         if spec is None:
-            raise ValueError(f"law {self.law.name!r} is not grouped; for_group needs a grouped law")
+            raise InvalidValueError(
+                f"law {self.law.name!r} is not grouped; for_group needs a grouped law"
+            )
         check_seed(seed)
         base, draws = group_draws(self.law, self.draws, group, rng_key=jax.random.PRNGKey(seed))
         draws.update({k: self.draws[k] for k in self.noise.params})
@@ -926,11 +931,13 @@ class Posterior:
 
         spec = group_spec(self.law)
         if spec is None:
-            raise ValueError(f"law {self.law.name!r} is not grouped; group_gap needs a grouped fit")
+            raise InvalidValueError(
+                f"law {self.law.name!r} is not grouped; group_gap needs a grouped fit"
+            )
         if a is None or b is None:
-            raise ValueError("group_gap compares two existing groups: name both labels")
+            raise InvalidValueError("group_gap compares two existing groups: name both labels")
         if spec.code(a) == spec.code(b):
-            raise ValueError(f"group_gap needs two different groups, got {a!r} twice")
+            raise InvalidValueError(f"group_gap needs two different groups, got {a!r} twice")
         post_a, post_b = self.for_group(a), self.for_group(b)
         x = post_a._x(inputs)
         gap = post_b._mean_draws(x) - post_a._mean_draws(x)
@@ -1179,11 +1186,11 @@ def _law_with_priors(path: str, catalog: Law, priors: str) -> Law:
     if priors.startswith("set:") and priors[4:] in prior_sets():
         return with_prior_set(catalog, priors[4:])
     if priors == "custom":
-        raise ValueError(
+        raise InvalidValueError(
             f"{path}: this fit of {catalog.name!r} used replaced priors, which a file cannot "
             f"hold; pass law=<the law with those priors>, e.g. law={catalog.name}.with_priors(...)"
         )
-    raise ValueError(f"{path}: corrupted bayescale file: unknown 'priors' {priors!r}")
+    raise InvalidValueError(f"{path}: corrupted bayescale file: unknown 'priors' {priors!r}")
 
 
 def _group_attrs(law: Law) -> dict[str, Any] | None:
@@ -1256,7 +1263,7 @@ def _check_law_matches(path: Any, law: Law, attrs: Mapping[str, Any], tree: Any)
         elif missing:
             why = f"the file's law {stored!r} has no parameter(s) {missing}"
     if why is not None:
-        raise ValueError(
+        raise InvalidValueError(
             f"{path}: law {law.name!r} (inputs {list(law.inputs)}) does not match the file: "
             f"{why}. Pass the law the fit was made with (law=None for a catalog law)."
         )
@@ -1290,7 +1297,7 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Posterior:
     try:
         tree = xr.open_datatree(path, engine="h5netcdf")
     except Exception as err:  # noqa: BLE001 -- any reader failure means "not our file"
-        raise ValueError(f"{path}: not a readable netCDF file ({err})") from err
+        raise InvalidValueError(f"{path}: not a readable netCDF file ({err})") from err
     try:
         return _load_open(path, tree, law)
     finally:
@@ -1302,45 +1309,47 @@ def _load_open(path: str | os.PathLike, tree: Any, law: Law | None) -> Posterior
     attrs = dict(tree.attrs)
     version = attrs.get("bayescale_format")
     if version is None:
-        raise ValueError(f"{path}: not a bayescale fit (no 'bayescale_format' attribute)")
+        raise InvalidValueError(f"{path}: not a bayescale fit (no 'bayescale_format' attribute)")
     try:
         version = int(version)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{path}: unreadable bayescale format version {version!r}") from err
+        raise InvalidValueError(f"{path}: unreadable bayescale format version {version!r}") from err
     if version < 1:
-        raise ValueError(f"{path}: unknown bayescale format version {version}")
+        raise InvalidValueError(f"{path}: unknown bayescale format version {version}")
     if int(version) > FORMAT_VERSION:
-        raise ValueError(
+        raise InvalidValueError(
             f"{path}: format version {version} is newer than this bayescale "
             f"({FORMAT_VERSION}); upgrade bayescale"
         )
     if law is None and "law" not in attrs:
-        raise ValueError(f"{path}: corrupted bayescale file: no 'law' attribute")
+        raise InvalidValueError(f"{path}: corrupted bayescale file: no 'law' attribute")
     if law is None:
         name = attrs["law"]
         if "grouping" in attrs:
             try:
                 law = _grouped_law(json.loads(attrs["grouping"]))
             except (KeyError, TypeError, ValueError, AttributeError) as err:
-                raise ValueError(
+                raise InvalidValueError(
                     f"{path}: corrupted bayescale file: unreadable 'grouping' ({err})"
                 ) from err
             if law is None:
-                raise ValueError(
+                raise InvalidValueError(
                     f"{path}: law {name!r} groups a law that is not in the catalog; "
                     "pass law=<your grouped Law>"
                 )
         else:
             law = _catalog_law(name)
             if law is None:
-                raise ValueError(f"{path}: law {name!r} is not in the catalog; pass law=<your Law>")
+                raise InvalidValueError(
+                    f"{path}: law {name!r} is not in the catalog; pass law=<your Law>"
+                )
             # files written before priors were recorded: the catalog's default priors
             law = _law_with_priors(path, law, str(attrs.get("priors", "default")))
     _check_law_matches(path, law, attrs, tree)
     try:
         return _from_tree(tree, attrs, law)
     except (KeyError, TypeError, IndexError, ValueError, OSError) as err:
-        raise ValueError(
+        raise InvalidValueError(
             f"{path}: corrupted or incomplete bayescale file ({type(err).__name__}: {err})"
         ) from err
 
@@ -1417,13 +1426,13 @@ def _checked_draws(kind: str, arrays: Mapping[str, np.ndarray], shape=None) -> t
     same chains and draws (``shape``, when given); return that leading shape."""
     for name, a in arrays.items():
         if a.dtype.kind not in "fiub":
-            raise ValueError(f"{kind} {name!r} holds {a.dtype} values, not real numbers")
+            raise InvalidValueError(f"{kind} {name!r} holds {a.dtype} values, not real numbers")
         if a.ndim < 2 or 0 in a.shape[:2]:
-            raise ValueError(f"{kind} {name!r} has shape {a.shape}, not (chain, draw, ...)")
+            raise InvalidValueError(f"{kind} {name!r} has shape {a.shape}, not (chain, draw, ...)")
         if shape is None:
             shape = a.shape[:2]
         elif a.shape[:2] != tuple(shape):
-            raise ValueError(
+            raise InvalidValueError(
                 f"{kind} {name!r} has {a.shape[:2]} (chain, draw), the draws {tuple(shape)}"
             )
     return tuple(shape)
@@ -1439,7 +1448,9 @@ def _checked_data(law: Law, data: pd.DataFrame) -> None:
     for k in data.columns:
         a = data[k].to_numpy()
         if a.dtype.kind not in "fiu":
-            raise ValueError(f"observed column {k!r} holds {a.dtype} values, not real numbers")
+            raise InvalidValueError(
+                f"observed column {k!r} holds {a.dtype} values, not real numbers"
+            )
         a = a.astype(np.float64)
         bad = ~np.isfinite(a)
         if k in codes:
@@ -1447,7 +1458,7 @@ def _checked_data(law: Law, data: pd.DataFrame) -> None:
         elif k in law.inputs or law.link == "log":
             bad |= a <= 0
         if bad.any():
-            raise ValueError(
+            raise InvalidValueError(
                 f"observed column {k!r} holds values no fit accepts at row(s) "
                 f"{np.flatnonzero(bad)[:5].tolist()}: {_show(a[bad])}"
             )
@@ -1469,7 +1480,7 @@ def _from_tree(tree, attrs, law: Law) -> Posterior:
     data[law.target] = obs[OBS_SITE].to_numpy()
     settings = json.loads(attrs["settings"])
     if not isinstance(settings, dict):
-        raise ValueError(f"'settings' is not a mapping: {attrs['settings']!r}")
+        raise InvalidValueError(f"'settings' is not a mapping: {attrs['settings']!r}")
     method = attrs["method"]
     shape = _checked_draws("draws of", draws)
     # MCMC statistics are per draw; an approximation's (a MAP's potential, an ELBO, a Hoffmann
@@ -1485,7 +1496,7 @@ def _from_tree(tree, attrs, law: Law) -> Posterior:
     if "problems" in attrs:
         stored = json.loads(attrs["problems"])
         if not (isinstance(stored, list) and all(isinstance(p, str) for p in stored)):
-            raise ValueError(f"'problems' is not a list of strings: {attrs['problems']!r}")
+            raise InvalidValueError(f"'problems' is not a list of strings: {attrs['problems']!r}")
         problems += tuple(p for p in stored if p not in problems)
     from ._discrepancy import discrepancy_from_attr
 

@@ -32,6 +32,7 @@ from collections.abc import Mapping
 
 import numpyro.distributions as dist
 
+from ._errors import InvalidTypeError, InvalidValueError, UnknownNameError
 from ._law import Law
 
 __all__ = [
@@ -95,16 +96,16 @@ def prior_set(name: str, law: Law, *, inflate: float = 1.0) -> dict[str, dist.Di
         KeyError: for an unknown set; ValueError when the law lacks the set's parameters.
     """
     if name not in _SETS:
-        raise KeyError(f"unknown prior set {name!r}; available: {prior_sets()}")
+        raise UnknownNameError(f"unknown prior set {name!r}; available: {prior_sets()}")
     if not inflate > 0:
-        raise ValueError(f"inflate must be positive, got {inflate}")
+        raise InvalidValueError(f"inflate must be positive, got {inflate}")
     fit_name, factor = _SETS[name]
     inflate = inflate * factor
     entry = PUBLISHED_FITS[fit_name]
     needed = ("log_E", "log_A0", "log_B0", "alpha", "beta")
     missing = [p for p in needed if p not in law.param_names]
     if missing:
-        raise ValueError(
+        raise InvalidValueError(
             f"prior set {name!r} is for the {entry['law']} law (parameters {needed}); law "
             f"{law.name!r} lacks {missing}"
         )
@@ -153,7 +154,7 @@ def apply_priors(law: Law, priors: Mapping[str, dist.Distribution] | str | None)
     if isinstance(priors, str):
         return with_prior_set(law, priors)
     if not isinstance(priors, Mapping):
-        raise TypeError(
+        raise InvalidTypeError(
             "priors must be a dict of numpyro distributions or the name of a prior set "
             f"({prior_sets()}), got {type(priors).__name__}"
         )
@@ -163,5 +164,5 @@ def apply_priors(law: Law, priors: Mapping[str, dist.Distribution] | str | None)
 def describe_prior_set(name: str) -> Mapping[str, tuple[float, float, float]]:
     """The published estimates (point, 95% low, 95% high) behind a prior set."""
     if name not in _SETS:
-        raise KeyError(f"unknown prior set {name!r}; available: {prior_sets()}")
+        raise UnknownNameError(f"unknown prior set {name!r}; available: {prior_sets()}")
     return dict(PUBLISHED_FITS[_SETS[name][0]]["estimates"])

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from ._errors import InvalidTypeError, InvalidValueError
 from ._posterior import Posterior, _check_level, _optimal_run_columns, _quantiles
 
 __all__ = ["Stack", "stack"]
@@ -161,7 +162,7 @@ def _ungrouped(post: Posterior, what: str) -> None:
     from ._hierarchical import group_spec
 
     if group_spec(post.law) is not None:
-        raise ValueError(
+        raise InvalidValueError(
             f"stack: {what} of a grouped fit ({post.law.name!r}): stack each group's fits "
             "(post.for_group(label)) instead"
         )
@@ -213,13 +214,17 @@ def stack(comparison: Any, *, min_weight: float = 1e-3) -> Stack:
     from ._compare import Comparison
 
     if not isinstance(comparison, Comparison):
-        raise TypeError(f"stack needs a bayescale.Comparison, got {type(comparison).__name__}")
+        raise InvalidTypeError(
+            f"stack needs a bayescale.Comparison, got {type(comparison).__name__}"
+        )
     if not comparison.posteriors:
-        raise ValueError("this Comparison holds no fits to mix; make it with bayescale.compare")
+        raise InvalidValueError(
+            "this Comparison holds no fits to mix; make it with bayescale.compare"
+        )
     weights = comparison.table["weight"].astype(float)
     weights = weights[weights >= min_weight]
     if weights.empty:
-        raise ValueError(f"no law has a weight of at least min_weight={min_weight}")
+        raise InvalidValueError(f"no law has a weight of at least min_weight={min_weight}")
     weights = weights / weights.sum()
     return Stack(
         posteriors={k: comparison.posteriors[k] for k in weights.index},

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ._errors import InvalidValueError, UnknownNameError
 from ._posterior import Posterior
 
 __all__ = [
@@ -200,7 +201,7 @@ def _to_mathtext(formula: str) -> str:
                 sub, paren = operand()
                 word += "_{" + (sub[1:-1] if paren else sub) + "}"
             return word, False
-        raise ValueError(f"no operand at {token!r}")
+        raise InvalidValueError(f"no operand at {token!r}")
 
     def sequence(stop: str | None = None) -> str:
         nonlocal pos
@@ -230,7 +231,7 @@ def _to_mathtext(formula: str) -> str:
             else:
                 out.append({"%": r"\%", "$": r"\$", "#": r"\#", "&": r"\&"}.get(token, token))
         if stop is not None:
-            raise ValueError("unbalanced parentheses")
+            raise InvalidValueError("unbalanced parentheses")
         return "".join(out)
 
     return "$" + sequence() + "$"
@@ -278,7 +279,7 @@ def _run_compute(post: Posterior, k: float) -> np.ndarray:
 
 def _needs_n_and_d(post: Posterior, what: str) -> None:
     if not {"N", "D"} <= set(post.law.inputs):
-        raise ValueError(
+        raise InvalidValueError(
             f"{what} needs a law in parameters N and tokens D; {post.law.name!r} has inputs "
             f"{post.law.inputs} (use bayescale.plot.extrapolation)"
         )
@@ -358,7 +359,9 @@ def extrapolation(
         mean_lo, mean_hi, median = fc["mean_lower"], fc["mean_upper"], fc["median"]
         curve_label = "law (median)"
     else:
-        raise ValueError(f"no default fan chart for law {law.name!r} with inputs {law.inputs}")
+        raise InvalidValueError(
+            f"no default fan chart for law {law.name!r} with inputs {law.inputs}"
+        )
     pct = f"{level:.0%}"
     ax.fill_between(
         grid,
@@ -582,12 +585,14 @@ def pairs(
     samples = post.samples
     unknown = [n for n in names if n not in samples]
     if unknown:
-        raise KeyError(f"no parameter(s) {unknown}; the posterior has {sorted(samples)}")
+        raise UnknownNameError(f"no parameter(s) {unknown}; the posterior has {sorted(samples)}")
     k = len(names)
     if ax is not None:
         axes = np.asarray(ax, dtype=object).reshape(-1)
         if axes.size != k * k:
-            raise ValueError(f"ax must hold {k} x {k} Axes for {k} parameters, got {axes.size}")
+            raise InvalidValueError(
+                f"ax must hold {k} x {k} Axes for {k} parameters, got {axes.size}"
+            )
         axes = axes.reshape(k, k)
         fig = axes[0, 0].figure
     else:

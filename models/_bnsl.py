@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
+from bayescale._errors import InvalidValueError
 from bayescale._law import Law, Parameter, logsumexp_terms
 
 from ._power import _reference
@@ -69,7 +70,7 @@ def bnsl(n_breaks: int = 1, input: str = "D", *, x0: float | None = None) -> Law
         Caballero et al. (2023), arXiv:2210.14891.
     """
     if not isinstance(n_breaks, int) or n_breaks < 1:
-        raise ValueError(f"n_breaks must be a positive integer, got {n_breaks!r}")
+        raise InvalidValueError(f"n_breaks must be a positive integer, got {n_breaks!r}")
     x0 = _reference(input, x0)
     log_x0 = math.log(x0)
     idx = range(1, n_breaks + 1)

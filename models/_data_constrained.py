@@ -35,6 +35,7 @@ import numpyro.distributions as dist
 from jax import lax
 from jaxtyping import Array, ArrayLike
 
+from bayescale._errors import InvalidValueError, UnknownNameError
 from bayescale._law import Law, Parameter, log_power, logsumexp_terms
 
 from ._chinchilla import D0, N0, chinchilla
@@ -323,14 +324,14 @@ def allocate_data_constrained(
     """
     missing = {"E", "A", "B", "alpha", "R_D_star", "R_N_star"} - set(params)
     if missing:
-        raise KeyError(
+        raise UnknownNameError(
             f"allocate_data_constrained needs parameters {sorted(missing)} "
             "(published names, e.g. Posterior.samples of a data_constrained fit)"
         )
     C = jnp.asarray(C, jnp.float64)
     U = jnp.asarray(U, jnp.float64)
     if not (bool(jnp.all(C > 0)) and bool(jnp.all(U > 0))):
-        raise ValueError("C and U must be positive (raw FLOPs and raw token counts)")
+        raise InvalidValueError("C and U must be positive (raw FLOPs and raw token counts)")
     p = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
     log_n, log_d, log_loss = _allocate(p, jnp.log(C / flops_per_param_token), jnp.log(U))
     n, d = jnp.exp(log_n), jnp.exp(log_d)

@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpyro.distributions as dist
 from jax.nn import log_sigmoid
 
+from bayescale._errors import InvalidValueError
 from bayescale._law import Law, Parameter, logsumexp_terms
 
 __all__ = ["emergence", "emergence_loss", "exact_match", "exact_match_law", "logit_linear"]
@@ -189,7 +190,7 @@ def exact_match_law(length: int = 1) -> Law:
     """
     ell = int(length)
     if ell != length or ell < 1:
-        raise ValueError(f"length must be a positive integer, got {length!r}")
+        raise InvalidValueError(f"length must be a positive integer, got {length!r}")
 
     def mean(theta, x):
         log_l_tok = logsumexp_terms(

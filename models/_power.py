@@ -26,6 +26,7 @@ import math
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
+from bayescale._errors import InvalidValueError
 from bayescale._law import Law, Parameter, log_power, logsumexp_terms
 
 __all__ = [
@@ -59,13 +60,13 @@ _UNIT = {"N": "parameters", "D": "tokens", "C": "FLOPs", "S": "steps"}
 def _reference(input: str, x0: float | None) -> float:
     if x0 is None:
         if input not in REFERENCE_SCALES:
-            raise ValueError(
+            raise InvalidValueError(
                 f"no default reference scale for input {input!r}; pass x0= (a value near the "
                 f"geometric middle of your data). Defaults exist for {sorted(REFERENCE_SCALES)}"
             )
         x0 = REFERENCE_SCALES[input]
     if not (math.isfinite(x0) and x0 > 0):
-        raise ValueError(f"reference scale x0 must be finite and positive, got {x0}")
+        raise InvalidValueError(f"reference scale x0 must be finite and positive, got {x0}")
     return float(x0)
 
 

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from bayescale.models import chinchilla
 from cases_chinchilla import CHINCHILLA_RANGE
 from isoflop_cases import A_TRUE, BUDGETS, grid_posterior, isoflop_grid
 from synthetic import synthetic_posterior
@@ -798,3 +799,46 @@ def test_cost_needs_no_jax_and_lists_every_preset():
     subparsers = next(a for a in build_parser()._actions if a.dest == "command").choices
     hardware_help = next(a.help for a in subparsers["cost"]._actions if a.dest == "hardware")
     assert all(name in hardware_help for name in bayescale.HARDWARE)
+
+
+@pytest.mark.parametrize(
+    "error, code",
+    [
+        (bayescale.InvalidValueError("level must be in (0, 1), got 2"), EXIT_USER_ERROR),
+        (bayescale.InvalidTypeError("law must be a bayescale.Law, got str"), EXIT_USER_ERROR),
+        (bayescale.UnknownNameError("unknown dataset 'nope'; bundled datasets: [...]"), 2),
+        (bayescale.ComputationError("tempered SMC did not reach the posterior"), 1),
+        (FileNotFoundError(2, "No such file or directory"), EXIT_USER_ERROR),
+        (ValueError("a ValueError that bayescale did not raise on purpose"), 3),
+        (KeyError("a KeyError that bayescale did not raise on purpose"), 3),
+    ],
+)
+def test_exit_codes_follow_the_error_type(monkeypatch, capsys, error, code):
+    def failing():
+        raise error
+
+    monkeypatch.setattr(bayescale, "laws", failing)
+    assert main(["laws"]) == code
+    err = capsys.readouterr().err
+    assert ("Traceback" in err) == (code == EXIT_INTERNAL_ERROR)
+    if code != EXIT_INTERNAL_ERROR:  # one line, the message as written (no quotes added)
+        assert err.strip().splitlines() == [f"bayescale laws: error: {error}"]
+
+
+def test_data_errors_name_the_command_line_options(tmp_path, capsys):
+    csv = tmp_path / "runs.csv"
+    data = CHINCHILLA_RANGE.dataset(seed=1)
+    data.loc[3, "loss"] = np.nan
+    data.to_csv(csv, index=False)
+    with pytest.raises(bayescale.DataError, match=r"dropna=True") as raised:
+        bayescale.read_table(csv, law=chinchilla)
+    assert "--dropna" in raised.value.cli_message
+    argv = ["fit", str(csv), "--law", "chinchilla", "--out", str(tmp_path / "x.nc")]
+    assert main(argv) == EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert "--dropna" in err and "dropna=True" not in err
+    scaled = tmp_path / "scaled.csv"
+    data.dropna().assign(N=lambda d: d["N"] / 1e9).to_csv(scaled, index=False)
+    assert main(["fit", str(scaled), "--law", "chinchilla", "--out", str(tmp_path / "y.nc")]) == 2
+    err = capsys.readouterr().err
+    assert "--units N=1e9" in err and "units={" not in err

@@ -18,6 +18,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from .._errors import InvalidValueError, UnknownNameError
+
 __all__ = ["load", "names", "provenance"]
 
 
@@ -46,7 +48,7 @@ def _chinchilla(variant: str | None) -> pd.DataFrame:
             f"the 5 highest-loss points (rows {list(drop)}), as Besiroglu et al. (2024) did"
         )
     elif variant is not None:
-        raise ValueError(
+        raise InvalidValueError(
             f"chinchilla has variants None (all 245 rows) and 'epoch'; got {variant!r}"
         )
     return df
@@ -75,7 +77,7 @@ _REGISTRY: dict[str, dict] = {
 
 def _check(name: str) -> str:
     if name not in _REGISTRY:
-        raise KeyError(f"unknown dataset {name!r}; bundled datasets: {names()}")
+        raise UnknownNameError(f"unknown dataset {name!r}; bundled datasets: {names()}")
     return name
 
 
@@ -148,7 +150,7 @@ def _datablations(variant: str | None) -> pd.DataFrame:
             "tied-exponent Chinchilla fit uses the 62 runs with epochs <= 2.5)"
         )
     elif variant is not None:
-        raise ValueError(
+        raise InvalidValueError(
             f"datablations has variants None (all 296 runs) and 'few_epochs' (the 62 runs with "
             f"<= 2.5 epochs); got {variant!r}"
         )
@@ -164,7 +166,7 @@ _OBSSCALING_FILES = {
 
 def _obsscaling(variant: str | None) -> pd.DataFrame:
     if variant not in _OBSSCALING_FILES:
-        raise ValueError(
+        raise InvalidValueError(
             "obsscaling has variants None (83 models x BIG-bench 'emergent' tasks), 'benchmark' "
             f"(148 models x 8 standard benchmarks) and 'sub_10b' (92 models); got {variant!r}"
         )
@@ -241,7 +243,7 @@ def _bnsl_addition(variant: str | None) -> pd.DataFrame:
         df = df[df["split"] == variant].copy()
         df.attrs["dropped"] = f"every row whose split is not {variant!r}"
     elif variant is not None:
-        raise ValueError(
+        raise InvalidValueError(
             f"bnsl_addition has variants None (all 17 points), 'fit' (the first 14) and "
             f"'extrapolate' (the last 3); got {variant!r}"
         )
@@ -265,7 +267,7 @@ def _gpt3_curves(variant: str | None) -> pd.DataFrame:
     raw = _read("colpret", "gpt3_extracted_curves.csv")
     which = "train_loss" if variant == "train" else "val_loss"
     if variant not in (None, "train", "binned"):
-        raise ValueError(
+        raise InvalidValueError(
             f"gpt3_curves has variants None (digitised validation-loss points), 'train' "
             f"(digitised training-loss points) and 'binned' (validation loss, median per model "
             f"in 0.05-decade token bins); got {variant!r}"
@@ -274,7 +276,7 @@ def _gpt3_curves(variant: str | None) -> pd.DataFrame:
     model = raw["model"].astype(str)
     unknown = sorted(set(model) - set(_GPT3_MODELS))
     if unknown:
-        raise ValueError(f"gpt3_curves: column 'model' has unknown model names {unknown}")
+        raise InvalidValueError(f"gpt3_curves: column 'model' has unknown model names {unknown}")
     tokens = raw["step"].to_numpy(np.float64) * 1e9  # the CSV stores billions of tokens
     df = pd.DataFrame(
         {
@@ -332,7 +334,7 @@ def _revisiting_nmt(variant: str | None) -> pd.DataFrame:
     split = raw["Training"].map({1: "fit", 0: "extrapolate"})
     if split.isna().any():
         rows = list(raw.index[split.isna()][:5])
-        raise ValueError(f"revisiting_nmt: column 'Training' is not 0/1 at row(s) {rows}")
+        raise InvalidValueError(f"revisiting_nmt: column 'Training' is not 0/1 at row(s) {rows}")
     df = pd.DataFrame(
         {
             "arch": raw["Model"].astype(str).to_numpy(),
@@ -346,7 +348,7 @@ def _revisiting_nmt(variant: str | None) -> pd.DataFrame:
         df = df[df["split"] == variant].reset_index(drop=True)
         df.attrs["dropped"] = f"every row whose split is not {variant!r}"
     elif variant is not None:
-        raise ValueError(
+        raise InvalidValueError(
             f"revisiting_nmt has variants None (all 53 points), 'fit' (Training == 1, 48 points) "
             f"and 'extrapolate' (Training == 0: the largest D of each architecture, 5 points); "
             f"got {variant!r}"
@@ -372,7 +374,9 @@ register(
 # --- farseer, gemstones and routing: ladders for robustness and forecast truth ---
 def _farseer(variant: str | None) -> pd.DataFrame:
     if variant is not None:
-        raise ValueError(f"farseer has only the variant None (all 404 runs); got {variant!r}")
+        raise InvalidValueError(
+            f"farseer has only the variant None (all 404 runs); got {variant!r}"
+        )
     raw = _read("farseer", "farseer_train.csv")
     df = pd.DataFrame(
         {
@@ -392,7 +396,7 @@ _GEMSTONES_VARIANTS = ("logspaced", "grid10b", "lr_half", "all", "cooldown")
 
 def _gemstones(variant: str | None) -> pd.DataFrame:
     if variant is not None and variant not in _GEMSTONES_VARIANTS:
-        raise ValueError(
+        raise InvalidValueError(
             f"gemstones has variants None (series 'main': 22 runs x 175 checkpoints, 3850 rows), "
             f"'logspaced' (main, 30 log-spaced checkpoints per run), 'grid10b' (main, the "
             f"repo's 10B-token grid), 'lr_half' (the half-learning-rate runs), 'all' (4850 "
@@ -429,7 +433,7 @@ def _gemstones(variant: str | None) -> pd.DataFrame:
 
 def _routing(variant: str | None) -> pd.DataFrame:
     if variant not in (None, "routed", "final"):
-        raise ValueError(
+        raise InvalidValueError(
             f"routing has variants None (the 13 dense runs' curves, step 0 excluded), 'routed' "
             f"(the 210 routed runs' curves, step 0 excluded) and 'final' (every run's last "
             f"evaluation); got {variant!r}"
