@@ -144,13 +144,17 @@ def _fsync_folder(folder: str) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Any, data: bytes | bytearray | memoryview, *, what: str = "path") -> None:
+def write_atomic(
+    path: Any, data: bytes | bytearray | memoryview, *, what: str = "path", report: bool = True
+) -> None:
     """Write ``data`` to ``path`` whole or not at all (see the module docstring).
 
     Args:
         path: The target file (checked by :func:`check_target`).
         data: The file's full contents.
         what: How error messages name the path.
+        report: List the path in :data:`WRITTEN`, which the command line reports after an
+            interrupt (False for bayescale's own cache files, which the user did not ask for).
 
     Raises:
         KeyboardInterrupt: when :data:`INTERRUPTED` is set: nothing is replaced.
@@ -179,7 +183,8 @@ def write_atomic(path: Any, data: bytes | bytearray | memoryview, *, what: str =
             if INTERRUPTED.is_set():
                 raise KeyboardInterrupt
             os.replace(tmp, target)
-            WRITTEN.append(target)
+            if report:
+                WRITTEN.append(target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -72,13 +72,14 @@ def remembered(key: str) -> tuple[str, ...] | None:
 
 
 def remember(key: str, problems: tuple[str, ...]) -> None:
-    """Keep the verdict ``problems`` for ``key`` (atomically; a failure to write is ignored:
-    the verdict is then computed again next time)."""
+    """Keep the verdict ``problems`` for ``key`` (atomically, and not reported as a file the
+    command wrote). A folder that cannot be written (missing, read-only) or a failed write is
+    ignored: the verdict is then computed again next time."""
     path = _path(key)
     if path is None:
         return
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        write_atomic(path, json.dumps(list(problems)).encode(), what="verdict")
-    except OSError:
+        write_atomic(path, json.dumps(list(problems)).encode(), what="verdict", report=False)
+    except (OSError, ValueError):  # check_target refuses a read-only folder with a ValueError
         pass

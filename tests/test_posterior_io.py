@@ -405,6 +405,30 @@ def test_a_verdict_is_remembered_by_the_machine_that_computed_it(epoch, tmp_path
     assert bs.load(tmp_path / "good.nc").ok and calls == [1, 1]
 
 
+def test_a_remembered_verdict_is_no_file_of_the_users(epoch, tmp_path, monkeypatch):
+    """The verdict cache is bayescale's: the command line does not report it as written, and a
+    cache folder that cannot be written leaves save and load working (diagnosing each time)."""
+    from bayescale import _files, _verdicts
+
+    post = synthetic_posterior(epoch)
+    _files.WRITTEN.clear()
+    post.save(tmp_path / "fit.nc")
+    assert _files.WRITTEN == [str(tmp_path / "fit.nc")]
+    locked = tmp_path / "locked"  # read-only, as os.access reports it (root may write anyway)
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(
+        os,
+        "access",
+        lambda p, m, **k: str(p).startswith(str(locked)) is False and real_access(p, m),
+    )
+    monkeypatch.setattr(_verdicts, "cache_folder", lambda name: str(locked))
+    with pytest.raises(ValueError, match="cannot write in the folder"):
+        _files.check_target(locked / "verdict.json")
+    post.save(tmp_path / "again.nc")
+    assert bs.load(tmp_path / "again.nc").ok and not list(locked.iterdir())
+
+
 @pytest.mark.parametrize(
     "group, var, change, match",
     [
