@@ -130,9 +130,9 @@ def stored_program(
         exported = export.export(jitted)(*args)
         try:
             os.makedirs(folder, exist_ok=True)
-            write_atomic(path, exported.serialize(), what="stored program")
-        except OSError:
-            pass  # a read-only cache only costs time
+            write_atomic(path, exported.serialize(), what="stored program", report=False)
+        except (OSError, ValueError):  # check_target refuses a read-only folder: it costs time
+            pass
         return _callable(exported)
 
     return _LOADED.get(key, load_or_export)
