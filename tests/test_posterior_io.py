@@ -388,13 +388,13 @@ def test_a_verdict_is_remembered_by_the_machine_that_computed_it(epoch, tmp_path
     verdict is kept under a digest of the file's values and bayescale's code, not in the file.
     A file changed in one value is diagnosed again (then remembered); with the cache off every
     load diagnoses."""
-    from bayescale import _posterior, _verdicts
+    from bayescale import _stored, _verdicts
 
     good = synthetic_posterior(epoch)
     good.save(tmp_path / "good.nc")
     calls = []
-    real = _posterior._diagnose
-    monkeypatch.setattr(_posterior, "_diagnose", lambda *a: calls.append(1) or real(*a))
+    real = _stored._diagnose
+    monkeypatch.setattr(_stored, "_diagnose", lambda *a: calls.append(1) or real(*a))
     assert bs.load(tmp_path / "good.nc").ok and calls == []
     nudged = tmp_path / "nudged.nc"  # one value changed in its last bits (unique to this test)
     nudge = {"alpha": lambda a: a * (1 + 2.0**-40)}
