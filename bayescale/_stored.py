@@ -18,9 +18,12 @@ import pandas as pd
 
 from ._diagnostics import check_draws
 from ._errors import InvalidValueError
+from ._hierarchical import group_spec, hierarchical
 from ._law import Law
 from ._methods import METHODS, NUTS, recorded_method
 from ._noise import Noise
+from ._priors import prior_sets, with_prior_set
+from ._verdicts import remember, remembered, verdict_key
 
 FORMAT_VERSION = 1
 
@@ -41,7 +44,7 @@ def _json_labels(labels: tuple[Any, ...]) -> list[Any] | None:
 
 
 def _catalog_law(name: str) -> Law | None:
-    from . import models
+    from . import models  # here, not at the top: the catalog imports bayescale itself
 
     law = getattr(models, name, None) if isinstance(name, str) else None
     return law if isinstance(law, Law) else None
@@ -51,8 +54,6 @@ def _priors_attr(law: Law) -> str | None:
     """How a fit of a catalog law's name chose its priors: ``"default"``, ``"set:<name>"`` (a
     named prior set) or ``"custom"`` (replaced by hand: :func:`load` then needs the law).
     None for a law outside the catalog."""
-    from ._priors import prior_sets, with_prior_set
-
     catalog = _catalog_law(law.name)
     if catalog is None:
         return None
@@ -66,8 +67,6 @@ def _priors_attr(law: Law) -> str | None:
 
 def _law_with_priors(path: str, catalog: Law, priors: str) -> Law:
     """The catalog law with the priors a file records (see :func:`_priors_attr`)."""
-    from ._priors import prior_sets, with_prior_set
-
     if priors == "default":
         return catalog
     if priors.startswith("set:") and priors[4:] in prior_sets():
@@ -86,8 +85,6 @@ def _group_attrs(law: Law) -> dict[str, Any] | None:
     None for an ungrouped law, and for one :func:`load` could not rebuild from them: a base
     law outside the catalog (or a catalog law with replaced priors), labels JSON cannot hold.
     """
-    from ._hierarchical import group_spec
-
     spec = group_spec(law)
     if spec is None or _catalog_law(spec.base.name) is not spec.base:
         return None
@@ -112,8 +109,6 @@ def _group_attrs(law: Law) -> dict[str, Any] | None:
 
 def _grouped_law(grouping: Mapping[str, Any]) -> Law | None:
     """The grouped law that :func:`_group_attrs` describes (None: base not in the catalog)."""
-    from ._hierarchical import hierarchical
-
     base = _catalog_law(grouping["base"])
     if base is None:
         return None
@@ -212,8 +207,6 @@ def _diagnosed(
 ) -> tuple[str, ...]:
     """:func:`_diagnose`'s verdict of a stored fit, remembered by this machine for exactly
     these values and this version of bayescale (:mod:`bayescale._verdicts`)."""
-    from ._verdicts import remember, remembered, verdict_key
-
     columns = {k: data[k].to_numpy() for k in (*law.inputs, law.target)}
     key = verdict_key(attrs, draws, stats, columns)
     problems = remembered(key)
@@ -243,8 +236,6 @@ def _checked_draws(kind: str, arrays: Mapping[str, np.ndarray], shape=None) -> t
 def _checked_data(law: Law, data: pd.DataFrame) -> None:
     """Raise unless the stored data are what a fit conditions on: finite real numbers, inputs
     positive (group codes whole numbers), a log-link target positive."""
-    from ._hierarchical import group_spec
-
     spec = group_spec(law)
     codes = {spec.column} if spec is not None else set()
     for k in data.columns:
