@@ -44,6 +44,10 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command stopp
 DEMO_POINTS = {"Chinchilla": {"N": 70e9, "D": 1.4e12}, "Gopher": {"N": 280e9, "D": 300e9}}
 DEMO_BUDGET = 5.76e23
 
+#: bayescale._data.DEFAULT_LEVEL, repeated: parsing the arguments loads no pandas (a test
+#: checks they agree).
+DEFAULT_LEVEL = 0.9
+
 
 # Inference methods of `fit --method`: the aliases of bayescale's method values (the module
 # imports no JAX, so building the parser stays light).
@@ -224,9 +228,12 @@ def cmd_demo(args) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bs.ConvergenceWarning)  # reported below, with remedies
         fc = pd.concat(
-            [post.forecast(level=0.9, **pt).assign(model=name) for name, pt in DEMO_POINTS.items()]
+            [
+                post.forecast(level=DEFAULT_LEVEL, **pt).assign(model=name)
+                for name, pt in DEMO_POINTS.items()
+            ]
         ).set_index("model")
-        alloc = post.allocate(DEMO_BUDGET, level=0.9)
+        alloc = post.allocate(DEMO_BUDGET, level=DEFAULT_LEVEL)
     _print_table(
         fc,
         args,
@@ -936,7 +943,12 @@ def build_parser() -> argparse.ArgumentParser:
         "hierarchically (each parameter per group, partially pooled); several columns: a group "
         "per combination of their values",
     )
-    p.add_argument("--level", type=_level, default=0.95, help="interval probability, e.g. 0.95")
+    p.add_argument(
+        "--level",
+        type=_level,
+        default=DEFAULT_LEVEL,
+        help="interval probability (default %(default)s)",
+    )
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
     data_args(p)
     sampler_args(p, defaults=False)
@@ -949,7 +961,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("fit", help="netCDF file written by `bayescale fit`")
     p.add_argument("--at", action="append", required=True, help="NAME=VALUE,... (repeatable)")
-    p.add_argument("--level", type=_level, default=0.9, help="interval probability")
+    p.add_argument(
+        "--level",
+        type=_level,
+        default=DEFAULT_LEVEL,
+        help="interval probability (default %(default)s)",
+    )
     p.add_argument("--json", action="store_true", help=_JSON_HELP)
     p.add_argument(
         "--force",
@@ -965,7 +982,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("fit", help="netCDF file written by `bayescale fit`")
     p.add_argument("--C", action="append", required=True, help="FLOP budget (repeatable)")
-    p.add_argument("--level", type=_level, default=0.9, help="interval probability")
+    p.add_argument(
+        "--level",
+        type=_level,
+        default=DEFAULT_LEVEL,
+        help="interval probability (default %(default)s)",
+    )
     p.add_argument(
         "--method",
         choices=["parametric", "isoflop"],
@@ -1109,7 +1131,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P[,P...]",
         help="pairs: comma-separated parameters (default: the law's published parameters)",
     )
-    p.add_argument("--level", type=_level, default=0.9, help="probability of the bands")
+    p.add_argument(
+        "--level",
+        type=_level,
+        default=DEFAULT_LEVEL,
+        help="probability of the bands (default %(default)s)",
+    )
     p.add_argument("--dpi", type=_count(1), default=150, help="resolution of a PNG, dots per inch")
     p.add_argument(
         "--force",

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._data import DataError, _label
+from ._data import DEFAULT_LEVEL, DataError, _label
 from ._errors import BayescaleWarning, InvalidTypeError, InvalidValueError
 from ._evidence import (
     Evidence,
@@ -361,7 +361,7 @@ def compare(
     seed: int = 0,
     smc_settings: SmcSettings | None = None,
     holdouts: tuple[float, ...] = (0.1, 0.25),
-    level: float = 0.9,
+    level: float = DEFAULT_LEVEL,
 ) -> Comparison:
     r"""Compare laws fitted to the same data by PSIS-LOO, WAIC, stacking and evidence, or by
     how well each forecasts the ladder's own largest runs.

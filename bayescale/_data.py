@@ -309,6 +309,34 @@ def is_real_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
+#: The interval probability every summary, forecast, allocation and plan uses unless told.
+DEFAULT_LEVEL = 0.9
+
+
+def check_level(level: Any) -> float:
+    """``level`` as a float, checked to be a probability in (0, 1).
+
+    Raises:
+        ValueError: for anything else (``"0.9"``, 95, 1.0).
+    """
+    if not (is_real_number(level) and 0.0 < level < 1.0):
+        raise InvalidValueError(f"level must be a probability in (0, 1), e.g. 0.9, got {level!r}")
+    return float(level)
+
+
+def check_flops_per_param_token(k: Any) -> float:
+    """``k`` of ``C = k N D`` as a float, checked to be finite and positive.
+
+    Raises:
+        ValueError: for anything else.
+    """
+    if not (is_real_number(k) and math.isfinite(k) and k > 0):
+        raise InvalidValueError(
+            f"flops_per_param_token must be a finite positive number (6 for C = 6 N D), got {k!r}"
+        )
+    return float(k)
+
+
 # Seeds become a JAX PRNG key from a signed 64-bit integer.
 SEED_LIMIT = 2**63
 

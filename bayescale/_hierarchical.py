@@ -53,6 +53,7 @@ import numpy as np
 import numpyro.distributions as dist
 from numpyro.distributions.transforms import biject_to
 
+from ._data import DEFAULT_LEVEL
 from ._errors import InvalidValueError, UnknownNameError
 from ._law import Law, Parameter
 
@@ -759,7 +760,7 @@ def effective_multiplier(
     scale: str = "A",
     exponent: str = "alpha",
     reference: Hashable | None = None,
-    level: float = 0.9,
+    level: float = DEFAULT_LEVEL,
 ) -> Any:
     r"""Per-group effective multipliers of an input, from a grouped fit with a shared exponent.
 

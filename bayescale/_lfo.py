@@ -25,7 +25,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from ._data import DataError
+from ._data import DEFAULT_LEVEL, DataError
 from ._errors import InvalidTypeError, InvalidValueError
 from ._fit import fit
 from ._hierarchical import group_spec
@@ -53,7 +53,7 @@ def leave_future_out(
     cutoff: float | None = None,
     by: str = "C",
     holdout: float = 0.2,
-    level: float = 0.9,
+    level: float = DEFAULT_LEVEL,
     seed: int = 0,
     noise: Noise | str = "normal",
     flops_per_param_token: float = 6.0,
@@ -244,7 +244,7 @@ def future_scores(
     post: Posterior,
     *,
     holdouts: tuple[float, ...] = (0.1, 0.25),
-    level: float = 0.9,
+    level: float = DEFAULT_LEVEL,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Leave-future-out scores of a fit's law on its own largest runs, at several cutoffs.

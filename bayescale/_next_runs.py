@@ -49,7 +49,13 @@ from jaxtyping import Float
 
 from ._allocation import allocate_draws, check_nd
 from ._compiled import CompiledCache
-from ._data import check_seed, is_real_number
+from ._data import (
+    DEFAULT_LEVEL,
+    check_flops_per_param_token,
+    check_level,
+    check_seed,
+    is_real_number,
+)
 from ._errors import InvalidTypeError, InvalidValueError
 from ._model import OBS_SITE, build_model
 
@@ -351,14 +357,14 @@ def next_runs(
     budget: float | None = None,
     batch: int | None = 1,
     flops_per_param_token: float = 6.0,
-    level: float = 0.9,
+    level: float = DEFAULT_LEVEL,
     seed: int = 0,
 ) -> pd.DataFrame:
     """See :meth:`bayescale.Posterior.next_runs`."""
-    from ._posterior import _check_flops_per_param_token, _check_level, _quantiles, _row_index
+    from ._posterior import _quantiles, _row_index
 
-    _check_flops_per_param_token(flops_per_param_token)
-    _check_level(level)
+    check_flops_per_param_token(flops_per_param_token)
+    check_level(level)
     check_seed(seed)
     check_nd(
         post.law,

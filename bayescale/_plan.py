@@ -48,7 +48,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._data import DataWarning, as_pandas, check_seed, is_real_number, validate
+from ._data import (
+    DEFAULT_LEVEL,
+    DataWarning,
+    as_pandas,
+    check_flops_per_param_token,
+    check_level,
+    check_seed,
+    is_real_number,
+    validate,
+)
 from ._errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
@@ -74,19 +83,6 @@ _HOURS_PER_DAY = 24.0
 
 
 # ----------------------------------------------------------------------------- checks
-def _check_level(level: Any) -> None:
-    if not (is_real_number(level) and 0.0 < level < 1.0):
-        raise InvalidValueError(f"level must be a probability in (0, 1), e.g. 0.9, got {level!r}")
-
-
-def _check_k(k: Any) -> float:
-    if not (is_real_number(k) and math.isfinite(k) and k > 0):
-        raise InvalidValueError(
-            f"flops_per_param_token must be a finite positive number (6 for C = 6 N D), got {k!r}"
-        )
-    return float(k)
-
-
 def _check_tolerance(tolerance: Any) -> float:
     if not (is_real_number(tolerance) and math.isfinite(tolerance) and tolerance > 1):
         raise InvalidValueError(
@@ -283,7 +279,7 @@ def _minima(
     check_seed(seed)
     if noise not in ("per_budget", "pooled"):
         raise InvalidValueError(f"noise must be 'per_budget' or 'pooled', got {noise!r}")
-    k = _check_k(flops_per_param_token)
+    k = check_flops_per_param_token(flops_per_param_token)
     tolerance = _check_tolerance(tolerance)
     num_draws = _check_num_draws(num_draws)
     if not isinstance(log_loss, bool):
@@ -388,7 +384,7 @@ def _warn_about_minima(m: _Minima, *, stacklevel: int) -> None:
 def isoflop_minima(
     data: Any,
     *,
-    level: float = 0.9,
+    level: float = DEFAULT_LEVEL,
     seed: int = 0,
     target: str = "loss",
     budget: str | None = None,
@@ -434,7 +430,7 @@ def isoflop_minima(
         ValueError: for fewer than 3 budgets, a given budget with fewer than 3 runs (named with
             its count), a curve with fewer than 3 distinct model sizes, or bad arguments.
     """
-    _check_level(level)
+    check_level(level)
     m = _minima(
         data,
         target=target,
@@ -517,7 +513,7 @@ def isoflop_allocation(
     data: Any,
     C: Any,
     *,
-    level: float = 0.9,
+    level: float = DEFAULT_LEVEL,
     seed: int = 0,
     target: str = "loss",
     budget: str | None = None,
@@ -597,7 +593,7 @@ def isoflop_allocation(
         Hoffmann, J. et al. (2022). Training Compute-Optimal Large Language Models. NeurIPS.
         arXiv:2203.15556 (Approach 2; Table 2: a = 0.49, 0.462-0.534).
     """
-    _check_level(level)
+    check_level(level)
     C = _positive_values("C", C, "FLOP budgets")
     m = _minima(
         data,
@@ -725,7 +721,7 @@ def compare_allocations(
     post: Any,
     C: Any,
     *,
-    level: float = 0.9,
+    level: float = DEFAULT_LEVEL,
     seed: int = 0,
     budgets: Any = None,
     tolerance: float = DEFAULT_TOLERANCE,
@@ -759,9 +755,9 @@ def compare_allocations(
         ValueError: as :meth:`Posterior.allocate <bayescale.Posterior.allocate>` and
             :func:`isoflop_allocation` do.
     """
-    _check_level(level)
+    check_level(level)
     C = _positive_values("C", C, "FLOP budgets")
-    k = _check_k(flops_per_param_token)
+    k = check_flops_per_param_token(flops_per_param_token)
     parametric = post.allocate(C, level=level, flops_per_param_token=k)
     data = _isoflop_data(post)
     m = _minima(
@@ -1093,7 +1089,7 @@ def prob_reach(
 
     loss = _checked_losses(loss)
     check_seed(seed)
-    k = _check_k(flops_per_param_token)
+    k = check_flops_per_param_token(flops_per_param_token)
     grouped, inputs = post._grouped_inputs(inputs)
     if grouped is not _AS_GIVEN:
         post = post.for_group(grouped, seed=seed)

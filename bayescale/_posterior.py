@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import math
 import os
 import warnings
 from collections.abc import Mapping
@@ -22,10 +21,12 @@ from ._compiled import CompiledCache
 from ._data import (
     _RAW_COUNT_FLOOR,
     _SCALE_HINT,
+    DEFAULT_LEVEL,
     PLAUSIBLE_MAX,
     DataWarning,
+    check_flops_per_param_token,
+    check_level,
     check_seed,
-    is_real_number,
 )
 from ._diagnostics import ConvergenceWarning, convergence_table
 from ._errors import InvalidValueError
@@ -100,18 +101,6 @@ def _inverse_link(link: str, loc):
     return {"log": jnp.exp, "identity": lambda v: v, "logit": jax.nn.sigmoid}[link](loc)
 
 
-def _check_level(level: Any) -> None:
-    if not (is_real_number(level) and 0.0 < level < 1.0):
-        raise InvalidValueError(f"level must be a probability in (0, 1), e.g. 0.9, got {level!r}")
-
-
-def _check_flops_per_param_token(k: Any) -> None:
-    if not (is_real_number(k) and math.isfinite(k) and k > 0):
-        raise InvalidValueError(
-            f"flops_per_param_token must be a finite positive number (6 for C = 6 N D), got {k!r}"
-        )
-
-
 def _real_array(name: str, value: Any, must: str) -> np.ndarray:
     """``value`` as a float64 array (at least 1-d), or a ValueError "{name} must be {must}":
     complex values are refused, not cut to their real part."""
@@ -151,8 +140,8 @@ def _checked_targets(
     target losses) as a flat array of finite positive numbers, ``level`` and the FLOPs
     constant."""
     values = _positive_array(name, value, what).reshape(-1)
-    _check_level(level)
-    _check_flops_per_param_token(flops_per_param_token)
+    check_level(level)
+    check_flops_per_param_token(flops_per_param_token)
     return values
 
 
@@ -359,16 +348,17 @@ class Posterior:
         """R-hat and bulk/tail ESS of sampling-space and published parameters."""
         return convergence_table({**self.draws, **self.published_draws})
 
-    def summary(self, level: float = 0.95) -> pd.DataFrame:
+    def summary(self, level: float = DEFAULT_LEVEL) -> pd.DataFrame:
         """One row per parameter: mean, sd, median, equal-tailed interval, R-hat, ESS.
 
         Args:
-            level: Probability mass of the central interval, in (0, 1) (default 0.95).
+            level: Probability mass of the central interval, in (0, 1) (default 0.9, the level
+                of every forecast and allocation).
 
         Raises:
             ValueError: for a ``level`` that is not a number in (0, 1) (``"0.9"``, 95).
         """
-        _check_level(level)
+        check_level(level)
         rows = {}
         diag = self.diagnostics
         for name, a in self.published_draws.items():
@@ -426,7 +416,9 @@ class Posterior:
             _warn_implausible(k, arrays[k], stacklevel=stacklevel)
         return x
 
-    def forecast(self, *, level: float = 0.9, seed: int = 0, **inputs: Any) -> pd.DataFrame:
+    def forecast(
+        self, *, level: float = DEFAULT_LEVEL, seed: int = 0, **inputs: Any
+    ) -> pd.DataFrame:
         """Posterior forecast of the target at new inputs.
 
         Returns both the credible interval of the law's mean (parameter uncertainty only) and
@@ -455,7 +447,7 @@ class Posterior:
                 raises a :class:`~bayescale.DataWarning`, the rule :func:`~bayescale.validate`
                 applies to data.
         """
-        _check_level(level)
+        check_level(level)
         check_seed(seed)
         self._warn_if_failed("forecast", stacklevel=2)
         return self._forecast(inputs, level=level, seed=seed, stacklevel=3)
@@ -531,7 +523,7 @@ class Posterior:
         self,
         C: Any,
         *,
-        level: float = 0.9,
+        level: float = DEFAULT_LEVEL,
         flops_per_param_token: float = 6.0,
         group: Any = _NO_GROUP,
         seed: int = 0,
@@ -681,7 +673,7 @@ class Posterior:
         )
 
     def compute_for(
-        self, loss: Any, *, level: float = 0.9, flops_per_param_token: float = 6.0
+        self, loss: Any, *, level: float = DEFAULT_LEVEL, flops_per_param_token: float = 6.0
     ) -> pd.DataFrame:
         """FLOPs needed to reach a target loss with a compute-optimal model, with intervals.
 
@@ -734,7 +726,7 @@ class Posterior:
         budget: float | None = None,
         batch: int | None = 1,
         flops_per_param_token: float = 6.0,
-        level: float = 0.9,
+        level: float = DEFAULT_LEVEL,
         seed: int = 0,
     ) -> pd.DataFrame:
         r"""Rank candidate runs by what they would tell about a target, per FLOP spent.
@@ -902,7 +894,9 @@ class Posterior:
         mean = np.asarray(_inverse_link(self.law.link, loc))
         return np.broadcast_to(mean, (self.num_draws, len(next(iter(x.values())))))
 
-    def group_gap(self, a: Any, b: Any, *, level: float = 0.9, **inputs: Any) -> pd.DataFrame:
+    def group_gap(
+        self, a: Any, b: Any, *, level: float = DEFAULT_LEVEL, **inputs: Any
+    ) -> pd.DataFrame:
         r"""The gap between two groups' mean laws, and whether it narrows with scale.
 
         Per posterior draw :math:`s`, the gap :math:`g_s(x) = L_b(x \mid \theta_s) -

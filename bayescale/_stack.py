@@ -28,8 +28,9 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from ._data import DEFAULT_LEVEL, check_level
 from ._errors import InvalidTypeError, InvalidValueError
-from ._posterior import Posterior, _check_level, _optimal_run_columns, _quantiles
+from ._posterior import Posterior, _optimal_run_columns, _quantiles
 
 __all__ = ["Stack", "stack"]
 
@@ -60,7 +61,7 @@ class Stack:
         return rng.integers(0, self.posteriors[name].num_draws, count)
 
     def forecast(
-        self, *, level: float = 0.9, seed: int = 0, num_draws: int = 4000, **inputs: Any
+        self, *, level: float = DEFAULT_LEVEL, seed: int = 0, num_draws: int = 4000, **inputs: Any
     ) -> pd.DataFrame:
         """The stacked forecast at new inputs: the laws' draws mixed by their weights.
 
@@ -75,7 +76,7 @@ class Stack:
             ``mean_upper`` of the mixed laws' means; ``pred_*`` of a new run; ``distance``),
             ``attrs["weights"]`` the weights.
         """
-        _check_level(level)
+        check_level(level)
         x, mean, pred, distance = self.draws(seed=seed, num_draws=num_draws, **inputs)
         m_lo, m_med, m_hi = _quantiles(mean, level)
         p_lo, p_med, p_hi = _quantiles(pred, level)
@@ -108,7 +109,7 @@ class Stack:
         self,
         C: Any,
         *,
-        level: float = 0.9,
+        level: float = DEFAULT_LEVEL,
         flops_per_param_token: float = 6.0,
         seed: int = 0,
         num_draws: int = 4000,

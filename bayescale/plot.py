@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ._data import DEFAULT_LEVEL
 from ._errors import InvalidValueError, UnknownNameError
 from ._posterior import Posterior
 
@@ -294,7 +295,7 @@ def extrapolation(
     post: Posterior,
     *,
     ax: Any = None,
-    level: float = 0.9,
+    level: float = DEFAULT_LEVEL,
     x_max: float | None = None,
     points: Mapping[str, Mapping[str, float]] | None = None,
     num: int = 60,
@@ -423,7 +424,7 @@ def isoflop(
     C: Any = None,
     *,
     ax: Any = None,
-    level: float = 0.9,
+    level: float = DEFAULT_LEVEL,
     num: int = 60,
     span: float = 30.0,
     runs: bool = True,
@@ -503,7 +504,7 @@ def frontier(
     C_range: tuple[float, float] | None = None,
     *,
     ax: Any = None,
-    level: float = 0.9,
+    level: float = DEFAULT_LEVEL,
     num: int = 40,
     flops_per_param_token: float = 6.0,
 ) -> Any:

@@ -205,7 +205,7 @@ def test_scaled_noise_recovers_slope():
     post = bs.fit(
         chinchilla, df, noise="scaled_N", seed=3, num_warmup=800, num_samples=600, escalate=True
     )
-    s = post.summary()
+    s = post.summary(level=0.95)
     z = (s.loc["sigma_slope", "mean"] + 0.25) / s.loc["sigma_slope", "sd"]
     print("sigma_slope", s.loc["sigma_slope", ["mean", "sd"]].tolist(), "z", z)
     # sampled well enough to read the slope's interval from (not post.ok: its ESS bar of 400
@@ -228,7 +228,7 @@ def test_seed_random_effects_as_grouped_offset():
     y = np.exp(mu + effect[seed] + rng.normal(0, 0.005, n))
     df = pd.DataFrame({"N": N, "D": D, "loss": y, "seed": seed})
     post = bs.fit(chinchilla, df, groups="seed", shared="rest", offset=True, seed=4, **SMALL)
-    s = post.summary()
+    s = post.summary(level=0.95)
     assert s.loc["offset_tau", "lower"] < effect.std(ddof=1) < s.loc["offset_tau", "upper"]
     z = (s.loc["sigma", "mean"] - 0.005) / s.loc["sigma", "sd"]
     assert abs(z) < 3.5, z

@@ -86,3 +86,33 @@ def test_the_stored_catalog_is_the_laws_own():
     assert list(stored) == list(live), "run `python -m bayescale._catalog`"
     for name, row in live.items():
         assert stored[name] == row, f"{name}: run `python -m bayescale._catalog`"
+
+
+def test_one_default_interval_level_everywhere():
+    """Every public function and method with a ``level`` defaults to the same probability, and
+    the command line's ``--level`` options to it too: a summary, a forecast and an allocation
+    made without one are intervals of one level."""
+    import inspect
+
+    from bayescale import _cli
+    from bayescale._data import DEFAULT_LEVEL
+
+    found = []
+    for name in bs.__all__:
+        obj = getattr(bs, name)
+        members = [m for k, m in inspect.getmembers(obj) if callable(m) and not k.startswith("_")]
+        for f in members if inspect.isclass(obj) or inspect.ismodule(obj) else [obj]:
+            try:
+                p = inspect.signature(f).parameters.get("level")
+            except (TypeError, ValueError):
+                continue
+            if p is not None and p.default is not inspect.Parameter.empty:
+                found.append((name, getattr(f, "__name__", name), p.default))
+    names = {n for n, _, _ in found}
+    assert {"Posterior", "leave_future_out", "plot"} <= names, sorted(names)
+    assert all(d == DEFAULT_LEVEL for *_, d in found), [x for x in found if x[2] != DEFAULT_LEVEL]
+    parser = _cli.build_parser()
+    levels = []
+    for action in parser._subparsers._group_actions[0].choices.values():
+        levels += [a.default for a in action._actions if a.dest == "level"]
+    assert len(levels) >= 4 and set(levels) == {DEFAULT_LEVEL}, levels
