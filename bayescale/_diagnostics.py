@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -11,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from ._compiled import MAX_PROGRAMS
 from ._errors import BayescaleWarning
 from ._law import Law
 from ._noise import Noise, noise_of
@@ -268,18 +270,20 @@ def _all_moments_impl(priors: dict, medians: dict) -> dict:
     return {k: _moments(priors[k], medians[k]) for k in priors}
 
 
-_all_moments_jit = None
+@functools.lru_cache(maxsize=MAX_PROGRAMS)
+def _moments_program(priors: tuple[tuple[str, Any], ...]):
+    """:func:`_moments` of every prior in one jitted program that holds the priors as
+    constants. Passed as arguments instead, a distribution's fields flatten in the order of a
+    ``set`` inside numpyro, which changes with ``PYTHONHASHSEED``: the program's signature, and
+    with it the persistent compilation cache's key, differed in every new process (a saved
+    fit's load compiled it anew each time)."""
+    fixed = dict(priors)
+    return jax.jit(lambda medians: _all_moments_impl(fixed, medians))
 
 
 def _all_moments(priors: dict, medians: dict) -> dict:
-    """:func:`_moments` of every prior, jitted once per process: distributions are pytrees, so
-    the same law's priors hit the same compiled program."""
-    global _all_moments_jit
-    if _all_moments_jit is None:
-        import jax
-
-        _all_moments_jit = jax.jit(_all_moments_impl)
-    return _all_moments_jit(priors, medians)
+    """:func:`_moments` of every prior (the same prior objects reuse one compiled program)."""
+    return _moments_program(tuple(sorted(priors.items(), key=lambda item: item[0])))(medians)
 
 
 def _prior_moments(priors: dict, medians: dict[str, float]) -> dict[str, tuple]:
